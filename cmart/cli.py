@@ -1,0 +1,308 @@
+"""`cmart`: the command line of campaign-mart.
+
+Every command takes `--data-dir` (default `./data`, env `CMART_DATA_DIR`): landing files,
+warehouse, exports, Dagster storage and dbt artifacts all live below it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from cmart.settings import REPO_ROOT, Settings
+
+DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from error
+
+
+def _positive_int(value: str) -> int:
+    number = int(value.replace("_", ""))
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r} must be a positive integer")
+    return number
+
+
+def _rate(value: str) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be between 0 and 1")
+    return number
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(args.data_dir, run_date=getattr(args, "run_date", None))
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def prepare_dagster_home(settings: Settings) -> None:
+    """Point Dagster's instance (runs, event logs, schedules) at <data-dir>/dagster."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(DAGSTER_YAML, settings.dagster_home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    os.environ["CMART_DATA_DIR"] = str(settings.data_dir)
+    if settings.run_date:
+        os.environ["CMART_RUN_DATE"] = settings.run_date.isoformat()
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from cmart.generate import generate_responses, generate_world
+
+    settings = _settings(args)
+    if args.responses_only:
+        if args.since is None:
+            raise SystemExit("cmart generate: --responses-only needs --since YYYY-MM-DD")
+        report = generate_responses(
+            settings, since=args.since, seed=args.seed, end_date=args.end_date, progress=_say
+        )
+    else:
+        report = generate_world(
+            settings,
+            customers=args.customers,
+            seed=args.seed,
+            days=args.days,
+            dirty_rate=args.dirty_rate,
+            end_date=args.end_date,
+            progress=_say,
+        )
+    total = sum(report.rows.values())
+    _say(f"generated {total:,} rows in {len(report.files)} files in {report.seconds:.1f}s")
+    _say(f"landing: {settings.landing_dir}  truth: {settings.truth_dir}")
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from cmart.config import load_config, write_config_tables
+    from loaders import load_landing
+
+    settings = _settings(args)
+    config = load_config(settings.config_dirs)
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        write_config_tables(con, config)
+    reports = load_landing(
+        settings.warehouse_path,
+        settings.landing_dir,
+        config,
+        sources=args.source or None,
+        progress=_say,
+    )
+    rejected = [item for report in reports for item in report.files if item.status == "rejected"]
+    loaded = sum(report.rows_loaded for report in reports)
+    quarantined = sum(report.rows_quarantined for report in reports)
+    _say(f"loaded {loaded:,} rows, quarantined {quarantined:,}, rejected {len(rejected)} file(s)")
+    for item in rejected:
+        _say(f"  rejected {item.path}: {item.message}")
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from cmart.config import ConfigError, load_config
+
+    settings = _settings(args)
+    try:
+        config = load_config(settings.config_dirs)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 1
+    _say(f"configuration OK, version {config.version}")
+    for name, path in sorted(config.files.items()):
+        _say(f"  {name:<20} {path}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    prepare_dagster_home(settings)
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+
+    _say(f"campaign-mart: {args.job} run for {settings.run_date} in {settings.data_dir}")
+    started = time.monotonic()
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(args.job)
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+        )
+    elapsed = time.monotonic() - started
+    failed = [event.step_key for event in result.all_events if event.is_step_failure]
+    if not result.success:
+        print(
+            f"run {result.run_id} FAILED after {elapsed:.0f}s; failed steps: {failed}. "
+            f"Open `cmart ui` to read the logs.",
+            file=sys.stderr,
+        )
+        return 1
+    _say(f"run {result.run_id} succeeded in {elapsed:.0f}s")
+    _print_export_summary(settings)
+    return 0
+
+
+def _print_export_summary(settings: Settings) -> None:
+    import json
+
+    day = settings.run_date.isoformat()
+    for manifest in sorted(settings.exports_dir.glob(f"*/{day}/_manifest.json")):
+        content = json.loads(manifest.read_text())
+        _say(f"  {content['channel']:<12} {content['row_count']:>9,} rows  {manifest.parent}")
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    prepare_dagster_home(settings)
+    from pipelines.lib.dbt import apply_dbt_env, prepare_manifest
+
+    apply_dbt_env(settings)
+    prepare_manifest(settings)
+    dagster = Path(sys.executable).parent / "dagster"
+    command = [
+        str(dagster if dagster.exists() else "dagster"),
+        "dev",
+        "-m",
+        "pipelines.definitions",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+    ]
+    _say(f"Dagster UI on http://{args.host}:{args.port} (data: {settings.data_dir}); Ctrl-C stops")
+    return subprocess.call(command, cwd=REPO_ROOT)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    args.responses_only = False
+    steps: list[tuple[str, Callable[[argparse.Namespace], int]]] = [
+        ("generate", cmd_generate),
+        ("run", cmd_run),
+    ]
+    for name, step in steps:
+        _say(f"== {name} ==")
+        code = step(args)
+        if code:
+            return code
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="runtime data folder (default: $CMART_DATA_DIR or ./data)",
+    )
+
+
+def _generate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--customers", type=_positive_int, default=10_000, help="default 10000")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--days", type=_positive_int, default=90, help="history length (90)")
+    parser.add_argument(
+        "--dirty-rate", type=_rate, default=0.0, help="share of bad rows per source (0)"
+    )
+    parser.add_argument(
+        "--end-date", type=_date, default=None, help="last day of history (default: run date)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cmart",
+        description="campaign-mart: customer-360, next-best-offer decisioning and channel "
+        "exports on DuckDB + dbt + Dagster.",
+        epilog="Typical day: `cmart generate` (demo data) → `cmart run` → lists in "
+        "<data-dir>/exports/<channel>/<date>/. `cmart ui` opens the Dagster UI.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    generate = sub.add_parser(
+        "generate",
+        help="write a synthetic, deterministic CRM world into <data-dir>/landing",
+        description="Write every landing source of CONTRACTS.md for a synthetic retail bank, "
+        "plus the planted truth in <data-dir>/truth (never loaded).",
+    )
+    _common(generate)
+    _generate_options(generate)
+    generate.add_argument(
+        "--responses-only",
+        action="store_true",
+        help="write only an incremental batch of new responses (needs --since)",
+    )
+    generate.add_argument("--since", type=_date, help="with --responses-only: contacts from")
+    generate.set_defaults(func=cmd_generate)
+
+    load = sub.add_parser(
+        "load", help="validate and load landing files into the raw schema (no dbt, no exports)"
+    )
+    _common(load)
+    load.add_argument("--source", action="append", help="only this source (repeatable)")
+    load.set_defaults(func=cmd_load)
+
+    run = sub.add_parser(
+        "run",
+        help="run the daily job in-process: load, dbt build, decide, export",
+        description="Materialise the `daily` job with the same Dagster definitions the UI "
+        "shows; progress is printed; exits non-zero if any step fails.",
+    )
+    _common(run)
+    run.add_argument("--run-date", type=_date, default=None, help="business date (default today)")
+    run.add_argument("--job", default="daily", help="job to run (default: daily)")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="generate demo data, then run the daily job")
+    _common(demo)
+    _generate_options(demo)
+    demo.add_argument("--run-date", type=_date, default=None, help="business date (default today)")
+    demo.add_argument("--job", default="daily", help=argparse.SUPPRESS)
+    demo.add_argument("--log-level", default="INFO", help=argparse.SUPPRESS)
+    demo.set_defaults(func=cmd_demo)
+
+    ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on these definitions")
+    _common(ui)
+    ui.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    ui.add_argument("--run-date", type=_date, default=None, help=argparse.SUPPRESS)
+    ui.set_defaults(func=cmd_ui)
+
+    config = sub.add_parser("config", help="configuration commands")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    check = config_sub.add_parser("check", help="validate the configuration and print its version")
+    _common(check)
+    check.set_defaults(func=cmd_config_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
