@@ -226,7 +226,10 @@ def _generate_options(parser: argparse.ArgumentParser) -> None:
         "--dirty-rate", type=_rate, default=0.0, help="share of bad rows per source (0)"
     )
     parser.add_argument(
-        "--end-date", type=_date, default=None, help="last day of history (default: run date)"
+        "--end-date",
+        type=_date,
+        default=None,
+        help="history runs up to (not including) this day; default: the run date",
     )
 
 
