@@ -48,8 +48,9 @@ def dbt_project(target_dir: Path) -> DbtProject:
     )
 
 
-def prepare_manifest(settings: Settings, *, force: bool = False) -> Path:
-    """Run `dbt parse` so that manifest.json exists and matches the project's files."""
+def prepare_manifest(settings: Settings, *, force: bool = True) -> Path:
+    """Run `dbt parse` (partial parsing keeps it quick) so that manifest.json matches the
+    project's files; with ``force=False`` an existing manifest is reused as is."""
     project = dbt_project(settings.dbt_target_dir)
     if force or not project.manifest_path.exists():
         apply_dbt_env(settings)

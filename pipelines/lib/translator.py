@@ -26,6 +26,11 @@ class CampaignMartTranslator(DagsterDbtTranslator):
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        resource_type = dbt_resource_props.get("resource_type")
+        if resource_type == "seed":
+            return "reference"
+        if resource_type == "snapshot":
+            return "history"
         fqn = dbt_resource_props.get("fqn") or []
         for part in fqn[1:-1][::-1]:
             if part in _LAYER_GROUPS:

@@ -1,14 +1,12 @@
 """Exports: one asset per configured channel, all written by one step from the `nbo` mart."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from cmart.config import CampaignConfig, load_config
 from cmart.exports import export_channels
 from pipelines.lib.resources import CampaignMartResource
 
-NBO_KEY = dg.AssetKey(["nbo"])
+NBO_KEY = dg.AssetKey(["decisioning", "nbo"])
 
 
 def channel_key(channel: str) -> dg.AssetKey:

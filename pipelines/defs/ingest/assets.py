@@ -1,7 +1,5 @@
 """Ingest: configuration and one raw asset per landing source (loaders do the work)."""
 
-from __future__ import annotations
-
 import dagster as dg
 import duckdb
 

@@ -1,7 +1,5 @@
 """Transform: every dbt model (and its tests, as asset checks) through dagster-dbt."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 

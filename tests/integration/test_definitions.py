@@ -1,0 +1,62 @@
+"""The Dagster definitions load and wire landing → raw → dbt → exports."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from cmart.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def definitions(tmp_path_factory) -> dg.Definitions:
+    from pipelines.definitions import build_definitions
+
+    return build_definitions(Settings(data_dir=tmp_path_factory.mktemp("defs")))
+
+
+def test_definitions_load_with_daily_job_schedule_and_sensor(definitions):
+    definitions.resolve_all_job_defs()
+    assert definitions.resolve_job_def("daily")
+    assert definitions.resolve_schedule_def("daily_0600")
+    assert definitions.resolve_sensor_def("landing_files")
+
+
+def test_dbt_sources_are_the_loader_assets(definitions):
+    graph = definitions.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert {
+        "raw/customers",
+        "raw/contacts",
+        "config/segments",
+        "decisioning/nbo",
+        "exports/sms",
+    } <= keys
+    staging = [k for k in graph.get_all_asset_keys() if k.path[-1] == "stg_core_banking__customers"]
+    assert staging, "staging model for core customers is missing"
+    parents = {p.to_user_string() for p in graph.get(staging[0]).parent_keys}
+    assert parents == {"raw/customers"}
+
+
+def test_every_export_depends_on_nbo(definitions):
+    graph = definitions.resolve_asset_graph()
+    exports = [key for key in graph.get_all_asset_keys() if key.path[0] == "exports"]
+    assert len(exports) == 9
+    for key in exports:
+        assert dg.AssetKey(["decisioning", "nbo"]) in graph.get(key).parent_keys
+
+
+def test_no_asset_depends_on_an_asset_nobody_materialises(definitions):
+    graph = definitions.resolve_asset_graph()
+    external = {key.to_user_string() for key in graph.external_asset_keys}
+    assert external == set(), f"dangling dependencies: {sorted(external)}"
+
+
+def test_daily_job_covers_every_asset(definitions):
+    graph = definitions.resolve_asset_graph()
+    job = definitions.resolve_job_def("daily")
+    in_job = set(job.asset_layer.selected_asset_keys)
+    missing = {key.to_user_string() for key in graph.materializable_asset_keys} - {
+        key.to_user_string() for key in in_job
+    }
+    assert missing == set()
