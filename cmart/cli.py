@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from cmart.settings import REPO_ROOT, Settings
 
@@ -132,15 +133,23 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from cmart.locking import WarehouseBusyError, warehouse_lock
+
     settings = _settings(args)
+    try:  # refuse early with a clear message; the run itself holds the lock while it writes
+        with warehouse_lock(settings.warehouse_dir, what="cmart run (check)", timeout=args.wait):
+            pass
+    except WarehouseBusyError as error:
+        print(f"cmart run: {error}", file=sys.stderr)
+        return 2
     prepare_dagster_home(settings)
     import dagster as dg
 
-    from pipelines.definitions import build_definitions
+    from pipelines.assemble import build_definitions
 
     _say(f"campaign-mart: {args.job} run for {settings.run_date} in {settings.data_dir}")
     started = time.monotonic()
-    defs = build_definitions(settings)
+    defs = build_definitions(settings, lock_timeout_seconds=args.wait)
     job = defs.resolve_job_def(args.job)
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
@@ -149,17 +158,27 @@ def cmd_run(args: argparse.Namespace) -> int:
             run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         )
     elapsed = time.monotonic() - started
-    failed = [event.step_key for event in result.all_events if event.is_step_failure]
     if not result.success:
-        print(
-            f"run {result.run_id} FAILED after {elapsed:.0f}s; failed steps: {failed}. "
-            f"Open `cmart ui` to read the logs.",
-            file=sys.stderr,
-        )
+        _print_failure(result, elapsed)
         return 1
     _say(f"run {result.run_id} succeeded in {elapsed:.0f}s")
     _print_export_summary(settings)
     return 0
+
+
+def _print_failure(result: Any, elapsed: float) -> None:
+    failures = [event for event in result.all_events if event.is_failure]
+    failed_steps = sorted({event.step_key for event in failures if event.step_key})
+    print(
+        f"run {result.run_id} FAILED after {elapsed:.0f}s; failed steps: {failed_steps}. "
+        "Open `cmart ui` to read the full logs.",
+        file=sys.stderr,
+    )
+    for event in failures:
+        error = getattr(event.event_specific_data, "error", None)
+        if error is not None:
+            cause = error.cause.message if error.cause else error.message
+            print(f"  {event.step_key or 'run'}: {cause.strip().splitlines()[-1]}", file=sys.stderr)
 
 
 def _print_export_summary(settings: Settings) -> None:
@@ -204,6 +223,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
         code = step(args)
         if code:
             return code
+    return 0
+
+
+def _sizes(value: str) -> list[int]:
+    return [_positive_int(item) for item in value.split(",") if item.strip()]
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    # bench/ lives in the repository only (it is not installed): import it from there.
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from bench.harness import FULL_SIZE, run_bench
+
+    settings = _settings(args)
+    sizes = [*args.customers, *([FULL_SIZE] if args.full else [])]
+    root = settings.data_dir / "bench"
+    _say(f"benchmark: {', '.join(f'{size:,}' for size in sizes)} customers in {root}")
+    run_bench(
+        sizes,
+        root,
+        run_date=args.run_date,
+        incremental=not args.no_incremental,
+        keep=args.keep,
+        progress=_say,
+    )
     return 0
 
 
@@ -275,6 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--run-date", type=_date, default=None, help="business date (default today)")
     run.add_argument("--job", default="daily", help="job to run (default: daily)")
+    run.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another run holds the warehouse, wait this long for it (default: refuse)",
+    )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(func=cmd_run)
 
@@ -283,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     _generate_options(demo)
     demo.add_argument("--run-date", type=_date, default=None, help="business date (default today)")
     demo.add_argument("--job", default="daily", help=argparse.SUPPRESS)
+    demo.add_argument("--wait", type=float, default=0.0, help=argparse.SUPPRESS)
     demo.add_argument("--log-level", default="INFO", help=argparse.SUPPRESS)
     demo.set_defaults(func=cmd_demo)
 
@@ -292,6 +344,32 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     ui.add_argument("--run-date", type=_date, default=None, help=argparse.SUPPRESS)
     ui.set_defaults(func=cmd_ui)
+
+    bench = sub.add_parser(
+        "bench",
+        help="benchmark the daily run against a hand-written DuckDB baseline (bench/)",
+        description="For each size: generate a world, run `cmart run` and bench/baseline.py on "
+        "it in subprocesses, print per-stage times, ratios, peak memory and the difference "
+        "between the two sides' channel files, then time an incremental day.",
+    )
+    _common(bench)
+    bench.add_argument(
+        "--customers",
+        type=_sizes,
+        default=[100_000, 1_000_000],
+        help="comma-separated sizes (default 100000,1000000)",
+    )
+    bench.add_argument("--full", action="store_true", help="also run 10,000,000 customers")
+    bench.add_argument(
+        "--run-date", type=_date, default=dt.date(2026, 11, 29), help="default 2026-11-29"
+    )
+    bench.add_argument(
+        "--no-incremental", action="store_true", help="skip the incremental-day benchmark"
+    )
+    bench.add_argument(
+        "--keep", action="store_true", help="keep each size's data (default: results and logs)"
+    )
+    bench.set_defaults(func=cmd_bench)
 
     config = sub.add_parser("config", help="configuration commands")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")

@@ -50,7 +50,7 @@ def daily_run(small_world: Settings) -> PipelineRun:
     """The whole asset graph materialised once with `dagster.materialize`."""
     import dagster as dg
 
-    from pipelines.definitions import build_definitions
+    from pipelines.assemble import build_definitions
 
     defs = build_definitions(small_world)
     assets = list(defs.assets or [])

@@ -1,11 +1,18 @@
-"""The one resource every asset shares: where the data lives and which day is being run."""
+"""The one resource every asset shares: where the data lives and which day is being run.
+
+While a run uses it, the resource holds the warehouse lock (one writer per DuckDB file), so a
+run launched from the UI and one started with `cmart run` can never write at the same time.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import ExitStack
 
 import dagster as dg
+from pydantic import PrivateAttr
 
+from cmart.locking import warehouse_lock
 from cmart.settings import Settings
 
 
@@ -14,7 +21,23 @@ class CampaignMartResource(dg.ConfigurableResource):
 
     data_dir: str = "data"
     run_date: str = ""  # ISO date; empty = today (UTC)
+    lock_timeout_seconds: float = 0.0  # how long a run waits for another run's lock
+
+    _locks: ExitStack = PrivateAttr(default_factory=ExitStack)
 
     def settings(self) -> Settings:
         date = dt.date.fromisoformat(self.run_date) if self.run_date else None
         return Settings.from_env(self.data_dir, run_date=date)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run_id = context.run_id if context.dagster_run else "no-run"
+        self._locks.enter_context(
+            warehouse_lock(
+                self.settings().warehouse_dir,
+                what=f"dagster run {run_id}",
+                timeout=self.lock_timeout_seconds,
+            )
+        )
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self._locks.close()

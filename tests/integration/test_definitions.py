@@ -10,7 +10,7 @@ from cmart.settings import Settings
 
 @pytest.fixture(scope="module")
 def definitions(tmp_path_factory) -> dg.Definitions:
-    from pipelines.definitions import build_definitions
+    from pipelines.assemble import build_definitions
 
     return build_definitions(Settings(data_dir=tmp_path_factory.mktemp("defs")))
 
