@@ -291,15 +291,14 @@ class LoadSession:
                 con.register(FAILURES_VIEW, verdict.failures)
                 sql = reasons_select(validator.checks, parsing, TYPED_TABLE, FAILURES_VIEW)
                 reasons = con.sql(sql).to_arrow_table()
-                con.unregister(FAILURES_VIEW)
             con.register(REASONS_VIEW, reasons)
             self._insert_rows(spec, batch, anti_join=reasons.num_rows > 0)
             if reasons.num_rows:
                 self._insert_quarantine(columns, batch, has_raw=RAW in chunk.column_names)
+            con.execute(f"drop table {TYPED_TABLE}")  # on failure, the rollback drops it
         finally:
-            con.unregister(SOURCE_VIEW)
-            con.unregister(REASONS_VIEW)
-            con.execute(f"drop table if exists {TYPED_TABLE}")
+            for view in (SOURCE_VIEW, FAILURES_VIEW, REASONS_VIEW):
+                con.unregister(view)
         return ChunkOutcome(chunk.num_rows, reasons.num_rows, results)
 
     def _checked_columns(self, validator: SourceValidator) -> pa.Table:

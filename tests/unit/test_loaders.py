@@ -541,16 +541,23 @@ def test_csv_with_a_byte_order_mark_and_crlf_line_ends_loads(landing: Landing):
     assert landing.query("select contact_id, branch_id from raw.contacts") == [("K1", "B1")]
 
 
-def test_a_file_read_in_several_chunks_loads_like_one(landing: Landing):
+@pytest.mark.parametrize("extension", [".csv", ".jsonl", ".parquet"])
+def test_a_file_read_in_several_chunks_loads_like_one(landing: Landing, extension: str):
     bad = ["K9", "C9", "O1", "fax", "2025-06-01T08:15:00", "", "", "", ""]
     rows = [GOOD_CONTACTS[0], GOOD_CONTACTS[1], bad, GOOD_CONTACTS[0], GOOD_CONTACTS[1]]
-    landing.csv("contacts", "contacts.csv", CONTACT_COLUMNS, rows)
+    name = f"contacts{extension}"
+    if extension == ".csv":
+        landing.csv("contacts", name, CONTACT_COLUMNS, rows)
+    elif extension == ".jsonl":
+        landing.jsonl("contacts", name, _contact_records(rows))
+    else:
+        landing.parquet("contacts", name, _contacts_table(rows))
 
     file = _only_file(landing.load(["contacts"], chunk_rows=2))
 
     assert (file.rows_read, file.rows_loaded, file.rows_quarantined) == (5, 4, 1)
     assert landing.query("select _row from raw.contacts order by _row") == [(1,), (2,), (4,), (5,)]
-    assert list(landing.quarantine()) == [("contacts/contacts.csv", 3)]
+    assert list(landing.quarantine()) == [(f"contacts/{name}", 3)]
     in_set = next(r for r in file.validation if r.expectation_type.endswith("to_be_in_set"))
     assert (in_set.element_count, in_set.unexpected_count, in_set.success) == (5, 1, False)
 
