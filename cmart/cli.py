@@ -132,6 +132,30 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_consent(args: argparse.Namespace) -> int:
+    from cmart.audit import audit_consent
+    from cmart.config import load_config
+
+    settings = _settings(args)
+    config = load_config(settings.config_dirs)
+    audit = audit_consent(settings.landing_dir, settings.exports_dir, config, args.date)
+    if not audit.channels:
+        print(f"no exports found for {args.date} under {settings.exports_dir}", file=sys.stderr)
+        return 2
+    for channel in audit.channels:
+        _say(f"{channel.channel:<12} {channel.rows:>9,} rows  {channel.violating_rows:,} violating")
+    if audit.ok:
+        _say(f"consent audit {args.date}: OK, no exported row violates consent")
+        return 0
+    _say(f"consent audit {args.date}: {audit.violations.num_rows:,} violating row(s)")
+    for row in audit.violations.to_pylist():
+        _say(
+            f"  {row['channel']} customer {row['customer_id']} offer {row['offer_id']}: "
+            f"{row['reasons']}"
+        )
+    return 1
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from cmart.locking import WarehouseBusyError, warehouse_lock
 
@@ -370,6 +394,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep", action="store_true", help="keep each size's data (default: results and logs)"
     )
     bench.set_defaults(func=cmd_bench)
+
+    audit = sub.add_parser("audit", help="audit commands")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    consent = audit_sub.add_parser(
+        "consent",
+        help="recompute from the landing files whether a day's exports violate consent, "
+        "preferences or complaint suppression; exits 1 if any row does",
+    )
+    _common(consent)
+    consent.add_argument("--date", type=_date, required=True, help="export date YYYY-MM-DD")
+    consent.set_defaults(func=cmd_audit_consent)
 
     config = sub.add_parser("config", help="configuration commands")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")

@@ -2,13 +2,15 @@
 
 Each spec names the key, the column that orders versions of a key, and per column how it is
 parsed (``type``), whether the file must have it (``required``) and the row-level expectations
-(``not_null``, ``in_set``, ``pipe_list_in_set``, ``min``, ``max``). This module only reads and
+(``not_null``, ``in_set``, ``pipe_list_in_set``, ``min``, ``max``), plus ``row_rules``: comparisons
+between two columns of the same row (``valid_to >= valid_from``). This module only reads and
 checks the files; :mod:`expectations.suites` turns a spec into a Great Expectations suite.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
@@ -27,7 +29,9 @@ EARLIEST_BOUND = dt.date(1678, 1, 1)
 LATEST_BOUND = dt.date(2261, 12, 31)
 
 _COLUMN_KEYS = {"type", "required", "not_null", "in_set", "pipe_list_in_set", "min", "max"}
-_SPEC_KEYS = {"source", "description", "key", "order_by", "columns"}
+_SPEC_KEYS = {"source", "description", "key", "order_by", "columns", "row_rules"}
+RULE_OPERATORS = (">=", "<=", "!=", "=", ">", "<")
+_RULE_PATTERN = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(>=|<=|!=|=|>|<)\s*([a-z_][a-z0-9_]*)\s*$")
 
 Bound = float | dt.date | str  # str: "today" or "now", resolved at load time
 ValueSet = tuple[str, ...] | str  # str: "config:<table>.<column>", resolved at load time
@@ -50,12 +54,26 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class RowRule:
+    """``<left> <operator> <right>`` over two columns of one row; holds when either is null."""
+
+    left: str
+    operator: str
+    right: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.left} {self.operator} {self.right}"
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     source: str
     description: str
     key: tuple[str, ...]
     order_by: str | None
     columns: tuple[ColumnSpec, ...]
+    row_rules: tuple[RowRule, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -130,6 +148,22 @@ def _column(where: str, name: str, raw: Any) -> ColumnSpec:
     )
 
 
+def _row_rule(where: str, raw: Any, columns: dict[str, ColumnSpec]) -> RowRule:
+    match = _RULE_PATTERN.match(str(raw)) if isinstance(raw, str) else None
+    if match is None:
+        raise SpecError(
+            f"{where}: a row rule is '<column> <operator> <column>' with an operator in "
+            f"{list(RULE_OPERATORS)}, e.g. 'valid_to >= valid_from'"
+        )
+    left, operator, right = match.groups()
+    unknown = sorted({left, right} - set(columns))
+    if unknown:
+        raise SpecError(f"{where}: row rule {raw!r} names unknown column(s) {unknown}")
+    if columns[left].type != columns[right].type:
+        raise SpecError(f"{where}: row rule {raw!r} compares columns of different types")
+    return RowRule(left, operator, right)
+
+
 def parse_spec(where: str, raw: Any) -> SourceSpec:
     """Check one spec document (already parsed from YAML); ``where`` names it in errors."""
     if not isinstance(raw, dict) or not isinstance(raw.get("columns"), dict):
@@ -147,12 +181,17 @@ def parse_spec(where: str, raw: Any) -> SourceSpec:
     missing = sorted({*key, *([order_by] if order_by else [])} - set(names))
     if not key or missing:
         raise SpecError(f"{where}: key/order_by must name spec columns (not found: {missing})")
+    by_name = {column.name: column for column in columns}
+    rules = raw.get("row_rules") or []
+    if not isinstance(rules, list):
+        raise SpecError(f"{where}: row_rules is a list of '<column> <operator> <column>'")
     return SourceSpec(
         source=str(raw.get("source") or ""),
         description=str(raw.get("description") or ""),
         key=key,
         order_by=order_by,
         columns=columns,
+        row_rules=tuple(_row_rule(f"{where}: row_rules", rule, by_name) for rule in rules),
     )
 
 

@@ -49,7 +49,7 @@ from loaders.schema import (
     quote,
     raw_table,
 )
-from loaders.typed import PARSE_PREFIX, parse_columns, typed_select
+from loaders.typed import check_label, parse_columns, typed_select
 
 if TYPE_CHECKING:
     from cmart.config import CampaignConfig
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 CHUNK_ROWS = 2_000_000
 HASH_BLOCK_BYTES = 8 << 20
 PARSE_CHECK = "column_values_parse_as_type"
+ROW_RULE_CHECK = "row_values_satisfy_rule"
 SOURCE_VIEW = "__cmart_source"
 TYPED_TABLE = "__cmart_typed"  # a temp table: typed once, read by GX, reasons and insert
 FAILURES_VIEW = "__cmart_failures"
@@ -281,7 +282,7 @@ class LoadSession:
             typing = typed_select(spec, columns, SOURCE_VIEW, source_types, has_error)
             con.execute(f"create or replace temp table {TYPED_TABLE} as {typing}")
             parsing = parse_columns(spec, columns)
-            results = self._parse_results(parsing, chunk.num_rows)
+            results = self._parse_results(spec, parsing, chunk.num_rows)
             verdict = validator.check_rows(self._checked_columns(validator))
             results += verdict.results
             reader_errors = has_error and chunk.column(ERROR).null_count < chunk.num_rows
@@ -307,8 +308,10 @@ class LoadSession:
         selected = ", ".join(["_row", *(quote(name) for name in names)])
         return self.con.sql(f"select {selected} from {TYPED_TABLE}").to_arrow_table()
 
-    def _parse_results(self, parsing: list[str], rows: int) -> list[ExpectationResult]:
-        """The loader's own check per typed column: did every non-empty value convert?"""
+    def _parse_results(
+        self, spec: SourceSpec, parsing: list[str], rows: int
+    ) -> list[ExpectationResult]:
+        """The loader's own checks: did every non-empty value convert, does every row rule hold?"""
         if not parsing:
             return []
         aggregates = ", ".join(
@@ -317,17 +320,18 @@ class LoadSession:
             for name in parsing
         )
         (row,) = self.con.sql(f"select {aggregates} from {TYPED_TABLE}").fetchall()
+        labels = [check_label(spec, name) for name in parsing]
         return [
             ExpectationResult(
-                expectation_type=PARSE_CHECK,
-                column=name.removeprefix(PARSE_PREFIX),
+                expectation_type=PARSE_CHECK if kind == "parse" else ROW_RULE_CHECK,
+                column=label,
                 success=row[2 * index] == 0,
                 element_count=rows,
                 evaluated_count=rows,
                 unexpected_count=row[2 * index],
                 examples=tuple(row[2 * index + 1] or ()),
             )
-            for index, name in enumerate(parsing)
+            for index, (kind, label) in enumerate(labels)
         ]
 
     def _insert_rows(self, spec: SourceSpec, batch: FileBatch, anti_join: bool) -> None:

@@ -2,7 +2,8 @@
 
 The query returns ``_row``, every contract column typed (null when the file lacks it),
 ``_extra`` (JSON of columns the contract does not know), one ``__parse__<column>`` reason per
-typed column whose value did not convert, and the reader's own row error.
+typed column whose value did not convert, one ``__rule__<n>`` reason per row rule of the spec
+(``valid_to >= valid_from``) that the row breaks, and the reader's own row error.
 
 Text (CSV, JSON lines, string columns of Parquet) is parsed: timestamps ISO 8601 with an
 optional offset, naive = UTC (the session time zone is UTC), stored as UTC; dates YYYY-MM-DD;
@@ -14,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from expectations.spec import ColumnSpec, SourceSpec
+from expectations.spec import ColumnSpec, RowRule, SourceSpec
 from loaders.readers import ERROR, ROW
 from loaders.schema import SQL_TYPES, literal, quote
 
 PARSE_PREFIX = "__parse__"
+RULE_PREFIX = "__rule__"
 RAW_PREFIX = "__raw__"
 MAX_VALUE_CHARS = 100
 TRUE_WORDS = ("true", "1", "yes")
@@ -33,6 +35,45 @@ INTEGER_TYPES = frozenset([*SIGNED_INTEGERS, *(f"U{name}" for name in SIGNED_INT
 def parse_column(column: str) -> str:
     """Name of the column holding the parse reason of ``column``."""
     return PARSE_PREFIX + column
+
+
+def rule_column(number: int) -> str:
+    """Name of the column holding the reason of row rule number ``number`` of the spec."""
+    return f"{RULE_PREFIX}{number}"
+
+
+def applicable_rules(spec: SourceSpec, file_columns: list[str]) -> list[tuple[int, RowRule]]:
+    """(number, rule) of the spec's row rules whose two columns are both in the file."""
+    present = set(file_columns)
+    return [
+        (number, rule)
+        for number, rule in enumerate(spec.row_rules)
+        if rule.left in present and rule.right in present
+    ]
+
+
+def check_label(spec: SourceSpec, name: str) -> tuple[str, str]:
+    """("parse", column) for a ``__parse__`` column, ("row_rule", rule text) for a rule one."""
+    if name.startswith(RULE_PREFIX):
+        return "row_rule", spec.row_rules[int(name.removeprefix(RULE_PREFIX))].text
+    return "parse", name.removeprefix(PARSE_PREFIX)
+
+
+def _rule_reason(spec: SourceSpec, rule: RowRule) -> str:
+    """SQL: the reason a typed row breaks ``rule`` (null if it holds or a side is null)."""
+    left, right = quote(rule.left), quote(rule.right)
+    operator = "<>" if rule.operator == "!=" else rule.operator
+
+    def shown(name: str) -> str:
+        value = f"cast({quote(name)} as varchar)"
+        return f"{literal(f'{name}=')} || left({value}, {MAX_VALUE_CHARS})"
+
+    return (
+        f"case when {left} is not null and {right} is not null "
+        f"and not ({left} {operator} {right}) "
+        f"then {literal(f'row_rule: {rule.text} fails (')} || {shown(rule.left)} || ', ' || "
+        f"{shown(rule.right)} || ')' end"
+    )
 
 
 def type_family(sql_type: str) -> str:
@@ -153,7 +194,11 @@ def typed_select(
     else:
         inner.append("cast(null as varchar) as _extra")
     inner.append(f"{ERROR} as {ERROR}" if has_error else f"cast(null as varchar) as {ERROR}")
-    outer += ["_extra", *reasons, ERROR]
+    rules = [
+        f"{_rule_reason(spec, rule)} as {quote(rule_column(number))}"
+        for number, rule in applicable_rules(spec, file_columns)
+    ]
+    outer += ["_extra", *reasons, *rules, ERROR]
     return (
         f"with typed as (select {', '.join(inner)} from {view}) "
         f"select {', '.join(outer)} from typed"
@@ -161,9 +206,10 @@ def typed_select(
 
 
 def parse_columns(spec: SourceSpec, file_columns: list[str]) -> list[str]:
-    """The ``__parse__`` columns :func:`typed_select` produces for this file."""
-    return [
+    """The ``__parse__`` and ``__rule__`` columns :func:`typed_select` produces for this file."""
+    parsed = [
         parse_column(column.name)
         for column in spec.columns
         if column.type != "varchar" and column.name in file_columns
     ]
+    return parsed + [rule_column(number) for number, _ in applicable_rules(spec, file_columns)]
