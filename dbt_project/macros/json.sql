@@ -8,12 +8,16 @@
 {%- endmacro %}
 
 {% macro duckdb__json_object_agg(key, value) -%}
-    cast(
-        to_json(map(
-            list({{ key }} order by {{ key }}) filter (where {{ key }} is not null),
-            list({{ value }} order by {{ key }}) filter (where {{ key }} is not null)
-        ))
-        as {{ dbt.type_string() }}
+    (
+        '{'
+        || string_agg(
+            cast(to_json({{ key }}) as {{ dbt.type_string() }})
+            || ':'
+            || coalesce(cast(to_json({{ value }}) as {{ dbt.type_string() }}), 'null'),
+            ','
+            order by {{ key }}
+        ) filter (where {{ key }} is not null)
+        || '}'
     )
 {%- endmacro %}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -142,3 +143,75 @@ def test_sources_declare_loaded_at_field_and_event_sources_a_freshness(manifest:
         if (s.get("freshness") or {}).get("warn_after", {}).get("count")
     }
     assert {"contacts", "responses", "consents"} <= with_freshness
+
+
+def test_marts_are_named_for_their_folder(manifest: Manifest):
+    prefixes = {
+        "core": ("dim_", "customer_360"),
+        "campaign": ("fct_",),
+        "reporting": ("rpt_",),
+    }
+    wrong = [
+        node["name"]
+        for node in models(manifest).values()
+        if layer(node) == "marts"
+        and not node["name"].startswith(
+            prefixes.get(Path(node["original_file_path"]).parts[2], ("",))
+        )
+    ]
+    assert wrong == []
+
+
+def test_no_model_hard_codes_a_relation(manifest: Manifest):
+    """Models reach tables only through ref() and source() (dbt-project-evaluator
+    fct_hard_coded_references)."""
+    schemas = "raw|config|staging|intermediate|core|campaign|decisioning|reporting|snapshots"
+    pattern = re.compile(rf"\b(from|join)\s+\"?({schemas})\"?\.", re.IGNORECASE)
+    wrong = [node["name"] for node in models(manifest).values() if pattern.search(node["raw_code"])]
+    assert wrong == []
+
+
+def test_fact_foreign_keys_have_relationships_tests(manifest: Manifest):
+    """Every key column of a fact other than its grain points to a dimension (or fact)."""
+    tests = _tested_columns(manifest)
+    missing = []
+    for uid, node in models(manifest).items():
+        if not node["name"].startswith("fct_"):
+            continue
+        keys = tests[uid]["unique"]
+        related = tests[uid].get("relationships", set())
+        for column in node["columns"]:
+            is_key = column.endswith(("_id", "_sk", "_date")) or column == "channel"
+            is_flag = column.startswith(("is_", "has_"))
+            as_sent = column == "given_contact_id"  # the id as the source sent it, unchecked
+            if is_key and not is_flag and not as_sent and column not in keys | related:
+                missing.append(f"{node['name']}.{column}")
+    assert missing == []
+
+
+def test_big_facts_are_incremental_merges_on_their_key(manifest: Manifest):
+    by_name = {node["name"]: node for node in models(manifest).values()}
+    for name, key in (("fct_contact", "contact_id"), ("fct_response", "response_id")):
+        config = by_name[name]["config"]
+        assert config["materialized"] == "incremental", name
+        assert config["incremental_strategy"] == "merge", name
+        assert config["unique_key"] == key, name
+
+
+def test_seeds_and_snapshots_are_documented(manifest: Manifest):
+    nodes = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in {"seed", "snapshot"} and node["package_name"] == "campaign_mart"
+    ]
+    assert {node["resource_type"] for node in nodes} == {"seed", "snapshot"}
+    undocumented = [
+        node["name"]
+        for node in nodes
+        if not node["description"]
+        or not node["columns"]
+        or any(not spec["description"] for spec in node["columns"].values())
+    ]
+    assert undocumented == []
+    snapshots = [node for node in nodes if node["resource_type"] == "snapshot"]
+    assert all(node["schema"] == "snapshots" for node in snapshots)

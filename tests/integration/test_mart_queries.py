@@ -12,7 +12,8 @@ from cmart.settings import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
-QUERIES = sorted((REPO_ROOT / "docs" / "queries").glob("*.sql"))
+QUERY_DIR = REPO_ROOT / "docs" / "queries"
+QUERIES = sorted(QUERY_DIR.glob("*.sql"))
 
 
 def test_there_are_at_least_five_example_queries():
@@ -32,7 +33,7 @@ def test_example_query_returns_rows_from_the_published_mart(daily_run, query: Pa
 
 
 def test_last_campaign_hard_response_rates_are_rates(daily_run):
-    query = REPO_ROOT / "docs" / "queries" / "hard_response_rate_by_region_and_product_last_campaign.sql"
+    query = QUERY_DIR / "hard_response_rate_by_region_and_product_last_campaign.sql"
     published = daily_run.settings.published_dir / PUBLISHED_FILE
     with duckdb.connect(str(published), read_only=True) as con:
         rows = con.execute(

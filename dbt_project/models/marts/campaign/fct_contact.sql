@@ -1,9 +1,10 @@
 {#
     One row per contact: an offer presented to a customer on a channel, or withheld from a
-    control-group customer (is_control). Incremental (merge on contact_id): a run processes
-    the contacts loaded since the last run (late contacts with an old contacted_at included,
-    a new version of a known contact replaces it) and the contacts of offers reloaded since.
-    The customer's attributes are those valid at the contact (customer_history_sk).
+    control-group customer (is_control). The customer's attributes are those valid at the
+    contact (customer_history_sk). Incremental (merge on contact_id): a run processes the
+    contacts loaded since the last run (late contacts with an old contacted_at included; a new
+    version of a known contact replaces it) and rewrites the rows written before their
+    customer was known or whose offer's campaign or product changed since.
 #}
 {{ config(
     materialized='incremental',
@@ -13,48 +14,6 @@
 ) }}
 
 with
-
-offer_loads as (
-    select
-        offer_id,
-        _loaded_at
-    from {{ ref('stg_campaign__offers') }}
-),
-
-{% if is_incremental() %}
-last_load as (
-    select
-        max(loaded_at) as loaded_at
-    from {{ this }}
-),
-
-reloaded_offers as (
-    select
-        offer_id
-    from offer_loads
-    where _loaded_at >= (select loaded_at from last_load)
-),
-{% endif %}
-
-contacts as (
-    select
-        contact_id,
-        customer_id,
-        offer_id,
-        channel,
-        rep_id,
-        branch_id,
-        segment_code_at_contact,
-        cell,
-        is_control,
-        contacted_at,
-        _loaded_at
-    from {{ ref('int_contact_segmented') }}
-    {% if is_incremental() %}
-    where _loaded_at >= (select loaded_at from last_load)
-        or offer_id in (select offer_id from reloaded_offers)
-    {% endif %}
-),
 
 offers as (
     select
@@ -79,6 +38,50 @@ customer_versions as (
         effective_to
     from {{ ref('dim_customer_history') }}
 ),
+
+{% if is_incremental() %}
+last_load as (
+    select
+        coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) as loaded_at
+    from {{ this }}
+),
+
+-- rows written before their offer or customer was known, or whose offer changed since
+stale_contacts as (
+    select
+        facts.contact_id
+    from {{ this }} as facts
+    left join offers
+        on facts.offer_id = offers.offer_id
+    where (
+        facts.customer_history_sk is null
+        and facts.customer_id in (select customer_id from customer_versions)
+    )
+        or facts.campaign_id is distinct from offers.campaign_id
+        or facts.product_id is distinct from offers.product_id
+),
+{% endif %}
+
+contacts as (
+    select
+        contact_id,
+        customer_id,
+        offer_id,
+        channel,
+        rep_id,
+        branch_id,
+        segment_code_at_contact,
+        cell,
+        is_control,
+        contacted_at,
+        _loaded_at
+    from {{ ref('int_contact_segmented') }}
+    {% if is_incremental() %}
+    where _loaded_at > (select loaded_at from last_load)
+        or contact_id in (select contact_id from stale_contacts)
+    {% endif %}
+),
+
 
 final as (
     select

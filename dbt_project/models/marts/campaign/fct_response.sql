@@ -5,8 +5,9 @@
     attribution_window_days; unattributed responses are kept and flagged). Lag = time from
     the contact to the response.
     Incremental (merge on response_id): a run processes the responses loaded since the last
-    run and re-attributes the responses still unattributed, so that a contact arriving late
-    picks up its responses.
+    run and rewrites the rows not attributed to the contact the source gave (a contact
+    arriving late picks up its responses), written before their customer was known, or whose
+    offer or response class changed since.
 #}
 {{ config(
     materialized='incremental',
@@ -16,46 +17,6 @@
 ) }}
 
 with
-
-{% if is_incremental() %}
-last_load as (
-    select
-        max(loaded_at) as loaded_at
-    from {{ this }}
-),
-
-still_unattributed as (
-    select
-        response_id
-    from {{ this }}
-    where not is_attributed
-),
-{% endif %}
-
-responses as (
-    select
-        response_id,
-        customer_id,
-        offer_id,
-        contact_id,
-        given_contact_id,
-        attribution_status,
-        unattributed_reason,
-        channel,
-        contact_channel,
-        is_control_contact,
-        response_type,
-        rep_id,
-        branch_id,
-        contacted_at,
-        responded_at,
-        _loaded_at
-    from {{ ref('int_response_attributed') }}
-    {% if is_incremental() %}
-    where _loaded_at >= (select loaded_at from last_load)
-        or response_id in (select response_id from still_unattributed)
-    {% endif %}
-),
 
 response_types as (
     select
@@ -81,6 +42,61 @@ customer_versions as (
         effective_to
     from {{ ref('dim_customer_history') }}
 ),
+
+{% if is_incremental() %}
+last_load as (
+    select
+        coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) as loaded_at
+    from {{ this }}
+),
+
+-- rows not attributed to the contact the source gave (it may arrive late), written before
+-- their customer was known, or whose offer or response class changed since
+stale_responses as (
+    select
+        facts.response_id
+    from {{ this }} as facts
+    left join offers
+        on facts.offer_id = offers.offer_id
+    left join response_types
+        on facts.response_type = response_types.response_type
+    where not facts.is_attributed
+        or (facts.given_contact_id is not null and facts.attribution_status <> 'given')
+        or (
+            facts.customer_history_sk is null
+            and facts.customer_id in (select customer_id from customer_versions)
+        )
+        or facts.campaign_id is distinct from offers.campaign_id
+        or facts.product_id is distinct from offers.product_id
+        or facts.response_class is distinct from response_types.response_class
+),
+{% endif %}
+
+responses as (
+    select
+        response_id,
+        customer_id,
+        offer_id,
+        contact_id,
+        given_contact_id,
+        attribution_status,
+        unattributed_reason,
+        channel,
+        contact_channel,
+        is_control_contact,
+        response_type,
+        rep_id,
+        branch_id,
+        contacted_at,
+        responded_at,
+        _loaded_at
+    from {{ ref('int_response_attributed') }}
+    {% if is_incremental() %}
+    where _loaded_at > (select loaded_at from last_load)
+        or response_id in (select response_id from stale_responses)
+    {% endif %}
+),
+
 
 final as (
     select

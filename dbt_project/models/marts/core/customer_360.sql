@@ -138,22 +138,11 @@ products_held as (
     group by holdings.customer_id
 ),
 
-contacts_ranked as (
-    select
-        contacts.*,
-        row_number() over (
-            partition by customer_id order by contacted_at desc, channel, offer_id
-        ) as overall_recency,
-        row_number() over (
-            partition by customer_id, channel order by contacted_at desc, offer_id
-        ) as channel_recency
-    from contacts
-    where not is_control
-),
-
-contact_summary as (
+-- contacts are the biggest table: aggregate per channel first, rank the few channel rows
+contact_channels as (
     select
         customer_id,
+        channel,
         count(*) as n_contacts,
         sum(
             case
@@ -161,15 +150,56 @@ contact_summary as (
                 else 0
             end
         ) as n_contacts_last_90_days,
-        max(case when overall_recency = 1 then contacted_at end) as last_contact_at,
-        max(case when overall_recency = 1 then channel end) as last_contact_channel,
-        max(case when overall_recency = 1 then offer_id end) as last_contact_offer_id,
+        max(contacted_at) as last_contact_at
+    from contacts
+    where not is_control
+    group by customer_id, channel
+),
+
+contact_channels_ranked as (
+    select
+        contact_channels.*,
+        row_number() over (
+            partition by customer_id order by last_contact_at desc, channel
+        ) as recency
+    from contact_channels
+),
+
+last_contact as (
+    select
+        contact_channels_ranked.customer_id,
+        contact_channels_ranked.channel,
+        contact_channels_ranked.last_contact_at,
+        min(contacts.offer_id) as offer_id
+    from contact_channels_ranked
+    inner join contacts
+        on contact_channels_ranked.customer_id = contacts.customer_id
+        and contact_channels_ranked.channel = contacts.channel
+        and contact_channels_ranked.last_contact_at = contacts.contacted_at
+    where contact_channels_ranked.recency = 1
+        and not contacts.is_control
+    group by
+        contact_channels_ranked.customer_id,
+        contact_channels_ranked.channel,
+        contact_channels_ranked.last_contact_at
+),
+
+contact_summary as (
+    select
+        contact_channels.customer_id,
+        sum(contact_channels.n_contacts) as n_contacts,
+        sum(contact_channels.n_contacts_last_90_days) as n_contacts_last_90_days,
+        max(last_contact.last_contact_at) as last_contact_at,
+        max(last_contact.channel) as last_contact_channel,
+        max(last_contact.offer_id) as last_contact_offer_id,
         {{ json_object_agg(
-            'case when channel_recency = 1 then channel end',
-            'case when channel_recency = 1 then cast(contacted_at as ' ~ dbt.type_string() ~ ') end'
+            'contact_channels.channel',
+            'cast(contact_channels.last_contact_at as ' ~ dbt.type_string() ~ ')'
         ) }} as last_contact_at_by_channel
-    from contacts_ranked
-    group by customer_id
+    from contact_channels
+    left join last_contact
+        on contact_channels.customer_id = last_contact.customer_id
+    group by contact_channels.customer_id
 ),
 
 responses_ranked as (
