@@ -103,6 +103,7 @@ class DecisionSettings(_Row):
 
 class QualitySettings(_Row):
     max_quarantine_share: float = Field(default=0.05, ge=0, le=1)
+    min_rows_for_share_gate: int = Field(default=1000, ge=0)
 
 
 class CampaignConfig(BaseModel):

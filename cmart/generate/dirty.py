@@ -87,17 +87,27 @@ class Dirt:
 
     def apply(self, source: str, file_name: str, table: pa.Table, text: bool) -> pa.Table:
         """``table`` with a share ``rate`` of its rows corrupted; when ``rate`` > 0 every fault kind
-        that applies to the source occurs at least once (so tiny tables get more than ``rate``)."""
+        that applies to the source occurs at least once. A table too small for that (a catalogue
+        of a dozen offers) gets the missing fault kinds on appended corrupted *copies* of its rows,
+        so that dirt never wipes out a large share of a small reference table."""
         if self.rate <= 0 or table.num_rows == 0:
             return table
         rng = rng_for(self.seed, f"dirty/{source}/{file_name}")
         spec = SPECS[source]
-        size = table.num_rows
+        original_size = table.num_rows
         by_fault = self._columns_by_fault(spec, text)
         faults = list(by_fault)
-        # Every fault kind of the source at least once, then a share ``rate`` of the rows.
-        n_bad = min(size, max(len(faults), round(self.rate * size)))
-        rows = np.sort(rng.choice(size, n_bad, replace=False))
+        # A share ``rate`` of the rows, then copies until every fault kind occurs at least once.
+        n_in_place = min(original_size, round(self.rate * original_size))
+        n_copies = max(0, len(faults) - n_in_place)
+        in_place = np.sort(rng.choice(original_size, n_in_place, replace=False))
+        if n_copies:
+            table = pa.concat_tables(
+                [table, table.take(pa.array(rng.integers(0, original_size, n_copies)))]
+            )
+        size = table.num_rows
+        rows = np.concatenate([in_place, original_size + np.arange(n_copies)]).astype(np.int64)
+        n_bad = len(rows)
         fault_of_row = rng.permutation(np.arange(n_bad) % len(faults))
         column_of_row = rng.integers(0, 1 << 30, n_bad)
         log_rows, log_faults, log_columns = [], [], []

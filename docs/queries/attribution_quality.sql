@@ -11,5 +11,8 @@ select
     round(median(responses.response_lag_hours), 1) as median_lag_hours,
     max(responses.response_lag_days) as max_lag_days
 from campaign.fct_response as responses
-group by responses.channel, responses.attribution_status, coalesce(responses.unattributed_reason, '')
+group by
+    responses.channel,
+    responses.attribution_status,
+    coalesce(responses.unattributed_reason, '')
 order by responses.channel, responses.attribution_status, unattributed_reason

@@ -40,9 +40,12 @@ def _customers_without_sms_opt_in(landing_dir) -> set[str]:
         rows = con.execute(
             f"""
             with consent as (
-                select customer_id, channel, coalesce(topic, 'all') as topic, status,
-                       recorded_at::timestamp as recorded_at
+                select trim(customer_id) as customer_id, lower(trim(channel)) as channel,
+                       coalesce(lower(trim(topic)), 'all') as topic, lower(trim(status)) as status,
+                       try_cast(recorded_at as timestamp) as recorded_at
                 from read_csv('{pattern}', all_varchar = true, union_by_name = true)
+                -- an event without a readable time is quarantined by the loader, as here
+                where try_cast(recorded_at as timestamp) is not null
             ),
             latest as (
                 select * from consent

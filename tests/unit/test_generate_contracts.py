@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
 import yaml
@@ -214,3 +215,25 @@ def test_dirty_rate_is_roughly_the_share_of_bad_rows(dirty_world: Settings) -> N
         f"select count(*) from read_parquet('{dirty_world.landing_dir}/contacts/*.parquet')"
     ).fetchall()[0][0]
     assert 0.04 < contacts_bad / total < 0.06
+
+
+def test_dirt_never_wipes_out_a_small_reference_table() -> None:
+    """A twelve-row catalogue gets every fault kind on appended copies: its own rows survive."""
+    from cmart.generate.dirty import Dirt
+
+    offers = pa.table(
+        {
+            "offer_id": [f"OF{i:02d}" for i in range(12)],
+            "product_id": ["savings"] * 12,
+            "channels": ["sms|email"] * 12,
+            "valid_from": ["2026-11-01"] * 12,
+            "valid_to": ["2026-12-31"] * 12,
+            "control_rate": [0.1] * 12,
+        }
+    )
+    dirt = Dirt(seed=3, rate=0.02)
+    dirty = dirt.apply("offers", "offers.csv", offers, text=True)
+    assert dirty.slice(0, 12).equals(offers)  # the real rows are untouched
+    faults = set(dirt.truth().column("fault").to_pylist())
+    assert faults == {"missing_key", "unknown_code", "bad_date", "negative_value", "duplicate"}
+    assert min(dirt.truth().column("row_number").to_pylist()) > 12

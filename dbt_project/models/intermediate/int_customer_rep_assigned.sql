@@ -62,7 +62,9 @@ hashed_rep as (
     from customers
     inner join branch_reps
         on customers.home_branch_id = branch_reps.branch_id
-        and branch_reps.rep_index = {{ stable_bucket('customers.customer_id', 'branch_reps.n_branch_reps') }}
+        and branch_reps.rep_index = {{ stable_bucket(
+            'customers.customer_id', 'branch_reps.n_branch_reps'
+        ) }}
 ),
 
 final as (

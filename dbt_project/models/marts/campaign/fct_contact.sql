@@ -13,6 +13,10 @@
     on_schema_change='append_new_columns',
 ) }}
 
+{%- set merge_new_rows_only = incremental_target_has(
+    ['customer_history_sk', 'campaign_id', 'product_id', 'loaded_at']
+) %}
+
 with
 
 offers as (
@@ -39,7 +43,7 @@ customer_versions as (
     from {{ ref('dim_customer_history') }}
 ),
 
-{% if is_incremental() %}
+{% if merge_new_rows_only %}
 last_load as (
     select
         coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) as loaded_at
@@ -76,7 +80,7 @@ contacts as (
         contacted_at,
         _loaded_at
     from {{ ref('int_contact_segmented') }}
-    {% if is_incremental() %}
+    {% if merge_new_rows_only %}
     where _loaded_at > (select loaded_at from last_load)
         or contact_id in (select contact_id from stale_contacts)
     {% endif %}

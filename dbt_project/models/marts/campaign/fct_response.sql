@@ -16,6 +16,11 @@
     on_schema_change='append_new_columns',
 ) }}
 
+{%- set merge_new_rows_only = incremental_target_has([
+    'customer_history_sk', 'is_attributed', 'given_contact_id', 'attribution_status',
+    'response_class', 'campaign_id', 'product_id', 'loaded_at',
+]) %}
+
 with
 
 response_types as (
@@ -43,7 +48,7 @@ customer_versions as (
     from {{ ref('dim_customer_history') }}
 ),
 
-{% if is_incremental() %}
+{% if merge_new_rows_only %}
 last_load as (
     select
         coalesce(max(loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) as loaded_at
@@ -91,7 +96,7 @@ responses as (
         responded_at,
         _loaded_at
     from {{ ref('int_response_attributed') }}
-    {% if is_incremental() %}
+    {% if merge_new_rows_only %}
     where _loaded_at > (select loaded_at from last_load)
         or response_id in (select response_id from stale_responses)
     {% endif %}

@@ -30,7 +30,9 @@ rep_counts as (
 ),
 
 referenced_branches as (
-    {{ referenced_keys('home_branch_id', [ref('stg_core_banking__customers')], as_name='branch_id') }}
+    {{ referenced_keys(
+        'home_branch_id', [ref('stg_core_banking__customers')], as_name='branch_id'
+    ) }}
     union
     {{ referenced_keys('branch_id', [
         ref('stg_core_banking__reps'),
