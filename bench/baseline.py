@@ -9,6 +9,7 @@ decision needs, and computes, with the same rules as the `nbo` model:
   occupation) and the products on the segment's path that the customer does not hold;
 * active offers (offer and campaign valid on the run date) on each of their channels;
 * no open complaint; no response to the same offer in the suppression window;
+* the 7-day frequency cap per channel, when the rules set one (``max_contacts_7d``);
 * the consent rule of CONTRACTS.md (latest event per customer, channel and topic; an `all`
   opt-out beats a topic opt-in; opt-in channels need an explicit opt-in);
 * reachability: the channel's contact fields exist (e-mail and postal address picked by the
@@ -55,6 +56,11 @@ class Rules:
     attribution_window_days: int = 30
     propensity_prior_contacts: int = 200
     default_control_rate: float = 0.1
+    # 7-day frequency cap: channel -> most non-control contacts per customer in the 7 days that
+    # end with the run date (its own contacts are not in yet: the 6 days before it); a customer
+    # at the cap gets no offer on that channel. Key `default` covers
+    # channels without their own entry. Empty = no cap (the pipeline's `nbo` without policies).
+    max_contacts_7d: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,6 +122,8 @@ SOURCES: dict[str, dict[str, str]] = {
         "contacted_at": "timestamp",
         "is_control": "boolean",
         "rep_id": "varchar",
+        "branch_id": "varchar",
+        "cell": "varchar",
     },
     "responses": {
         "response_id": "varchar",
@@ -149,6 +157,104 @@ SOURCES: dict[str, dict[str, str]] = {
 }
 
 
+@dataclass(frozen=True)
+class Check:
+    """A row rule of the landing contract (expectations/<source>.yml) on one column; a row that
+    breaks one is rejected, as the loader quarantines it. Bounds: ISO text, a number, `today`
+    or `now` (the loader allows one day ahead). `values` naming `config:<file>.<column>` take
+    the codes of a configuration file; `pipe`: every element of a `|` list must be one."""
+
+    type: str = "varchar"
+    not_null: bool = False
+    values: tuple[str, ...] | str = ()
+    pipe: bool = False
+    low: str | float | None = None
+    high: str | float | None = None
+
+
+CHANNEL_CODES = "config:channels.channel_code"
+RESPONSE_TYPES = "config:response_types.response_type"
+KEY = Check(not_null=True)
+EVENT_TIME = Check("timestamp", not_null=True, low="1990-01-01", high="now")
+# source -> column -> check, for every column with a rule (CONTRACTS.md, expectations/*.yml)
+CHECKS: dict[str, dict[str, Check]] = {
+    "customers": {
+        "customer_id": KEY,
+        "national_id": KEY,
+        "birth_date": Check("date", low="1900-01-01", high="today"),
+        "gender": Check(values=("F", "M", "X")),
+        "updated_at": EVENT_TIME,
+    },
+    "crm_customers": {"crm_id": KEY, "updated_at": EVENT_TIME},
+    "products": {
+        "product_id": KEY,
+        "product_name": KEY,
+        "category": KEY,
+        "tier": Check(not_null=True, values=("premium", "mass")),
+        "value": Check("double", not_null=True, low=0),
+    },
+    "holdings": {
+        "customer_id": KEY,
+        "product_id": KEY,
+        "status": Check(not_null=True, values=("active", "closed")),
+        "opened_at": Check("timestamp", not_null=True, low="1900-01-01", high="now"),
+        "closed_at": Check("timestamp", low="1900-01-01", high="now"),
+    },
+    "campaigns": {
+        "campaign_id": KEY,
+        "campaign_name": KEY,
+        "start_date": Check("date", not_null=True, low="1990-01-01", high="2100-12-31"),
+        "end_date": Check("date", not_null=True, low="1990-01-01", high="2100-12-31"),
+    },
+    "offers": {
+        "offer_id": KEY,
+        "campaign_id": KEY,
+        "product_id": KEY,
+        "offer_name": KEY,
+        "channels": Check(not_null=True, values=CHANNEL_CODES, pipe=True),
+        "valid_from": Check("date", not_null=True, low="1990-01-01", high="2100-12-31"),
+        "valid_to": Check("date", not_null=True, low="1990-01-01", high="2100-12-31"),
+        "control_rate": Check("double", low=0, high=1),
+    },
+    "contacts": {
+        "contact_id": KEY,
+        "customer_id": KEY,
+        "offer_id": KEY,
+        "channel": Check(not_null=True, values=CHANNEL_CODES),
+        "contacted_at": EVENT_TIME,
+        "is_control": Check("boolean"),
+    },
+    "responses": {
+        "response_id": KEY,
+        "customer_id": KEY,
+        "offer_id": KEY,
+        "channel": Check(not_null=True, values=CHANNEL_CODES),
+        "response_type": Check(not_null=True, values=RESPONSE_TYPES),
+        "responded_at": EVENT_TIME,
+    },
+    "consents": {
+        "customer_id": KEY,
+        "channel": Check(not_null=True, values=CHANNEL_CODES),
+        "status": Check(not_null=True, values=("opt_in", "opt_out")),
+        "recorded_at": EVENT_TIME,
+    },
+    "preferences": {
+        "customer_id": KEY,
+        "key": Check(not_null=True, values=("email_for_detailed", "email_for_short", "mail_to")),
+        "value": Check(not_null=True, values=("home", "work")),
+        "recorded_at": EVENT_TIME,
+    },
+    "complaints": {
+        "complaint_id": KEY,
+        "customer_id": KEY,
+        "opened_at": EVENT_TIME,
+        "closed_at": Check("timestamp", low="1990-01-01", high="now"),
+    },
+    "reps": {"rep_id": KEY, "rep_name": KEY, "branch_id": KEY},
+}
+ROW_RULES: dict[str, tuple[str, ...]] = {"offers": ("valid_to >= valid_from",)}
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -160,26 +266,71 @@ def _file_list(paths: Sequence[Path]) -> str:
 def _typed(column: str, sql_type: str, source_type: str | None) -> str:
     """`column` (of DuckDB type `source_type`, None = missing) as `sql_type`, as the loader types
     it: text is trimmed and parsed, timestamps with an offset become UTC, naive ones are UTC."""
+    return f'{_typed_value(column, sql_type, source_type)} as "{column}"'
+
+
+def _typed_value(column: str, sql_type: str, source_type: str | None) -> str:
     name = f'"{column}"'
     if source_type is None:
-        return f"cast(null as {sql_type}) as {name}"
+        return f"cast(null as {sql_type})"
     source = source_type.upper()
     if sql_type == "varchar":
         expression = name if source == "VARCHAR" else f"cast({name} as varchar)"
-        return f"nullif({expression}, '') as {name}"
+        return f"nullif({expression}, '')"
     if source != "VARCHAR":
         if sql_type == "timestamp" and source.startswith("TIMESTAMP"):
-            return f"cast({name} as timestamp) as {name}"
-        return f"cast({name} as {sql_type}) as {name}"
+            return f"cast({name} as timestamp)"
+        return f"cast({name} as {sql_type})"
     if sql_type == "timestamp":
-        return f"cast(try_cast(trim({name}) as timestamptz) as timestamp) as {name}"
+        return f"cast(try_cast(trim({name}) as timestamptz) as timestamp)"
     if sql_type == "boolean":
         lowered = f"lower(trim({name}))"
         return (
             f"case when {lowered} in ('true', '1', 'yes') then true "
-            f"when {lowered} in ('false', '0', 'no') then false end as {name}"
+            f"when {lowered} in ('false', '0', 'no') then false end"
         )
-    return f"try_cast(trim({name}) as {sql_type}) as {name}"
+    if sql_type == "double":
+        number = f"try_cast(trim({name}) as double)"
+        return f"case when isfinite({number}) then {number} end"
+    return f"try_cast(trim({name}) as {sql_type})"
+
+
+def _unparsed(column: str, sql_type: str, source_type: str | None) -> str:
+    """True when a text value is there but does not parse as `sql_type` (rejected)."""
+    if source_type is None or sql_type == "varchar" or source_type.upper() != "VARCHAR":
+        return "false"
+    typed = _typed_value(column, sql_type, source_type)
+    return f"""(nullif(trim("{column}"), '') is not null and {typed} is null)"""
+
+
+def _bound(bound: str | float, sql_type: str) -> str:
+    if bound == "today":
+        return "(current_date + 1)"
+    if bound == "now":
+        return "(cast(now() as timestamp) + interval 1 day)"
+    if isinstance(bound, str):
+        return f"cast({_quote(bound)} as {sql_type})"
+    return repr(float(bound))
+
+
+def _passes(column: str, check: Check, value_sets: dict[str, tuple[str, ...]]) -> str:
+    """SQL true when the typed `column` passes `check` (nulls pass all but not_null)."""
+    name = f'"{column}"'
+    tests = [f"{name} is not null"] if check.not_null else []
+    if check.values:
+        values = value_sets[check.values] if isinstance(check.values, str) else check.values
+        listed = "[" + ", ".join(_quote(value) for value in values) + "]"
+        if check.pipe:
+            outside = f"lambda item: not list_contains({listed}, item)"
+            unknown = f"list_filter(string_split({name}, '|'), {outside})"
+            tests.append(f"({name} is null or len({unknown}) = 0)")
+        else:
+            tests.append(f"({name} is null or list_contains({listed}, {name}))")
+    if check.low is not None:
+        tests.append(f"({name} is null or {name} >= {_bound(check.low, check.type)})")
+    if check.high is not None:
+        tests.append(f"({name} is null or {name} <= {_bound(check.high, check.type)})")
+    return " and ".join(tests) or "true"
 
 
 def _reader(kind: str, files: Sequence[Path], columns: dict[str, str]) -> str:
@@ -200,10 +351,17 @@ def _reader(kind: str, files: Sequence[Path], columns: dict[str, str]) -> str:
     )
 
 
-def scan(con: duckdb.DuckDBPyConnection, landing_dir: Path, source: str) -> str:
+def scan(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    source: str,
+    value_sets: dict[str, tuple[str, ...]] | None = None,
+) -> str:
     """A SQL subquery over every landing file of `source`, with the needed columns typed, plus
-    `_file` and `_row` (load order: later file, later row wins)."""
-    columns = SOURCES[source]
+    `_file` and `_row` (load order: later file, later row wins). With `value_sets` (the codes
+    of `config:` checks), rows that break the contract's row checks are left out."""
+    checks = CHECKS.get(source, {}) if value_sets is not None else {}
+    columns = {**SOURCES[source], **{name: check.type for name, check in checks.items()}}
     folder = landing_dir / source
     groups: dict[str, list[Path]] = {}
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
@@ -222,12 +380,25 @@ def scan(con: duckdb.DuckDBPyConnection, landing_dir: Path, source: str) -> str:
         names = {str(row[0]): str(row[0]).strip().lower() for row in described}
         renamed = ", ".join(f'"{raw}" as "{clean}"' for raw, clean in names.items())
         typed = ", ".join(_typed(name, kind_, types.get(name)) for name, kind_ in columns.items())
+        unparsed = " or ".join(
+            _unparsed(name, kind_, types.get(name)) for name, kind_ in columns.items()
+        )
         row = "file_row_number" if kind == "parquet" else "0"
         parts.append(
-            f"select {typed}, filename as _file, {row} as _row "
+            f"select {typed}, filename as _file, {row} as _row, {unparsed} as _unparsed "
             f"from (select {renamed} from {reader})"
         )
-    return "(" + " union all by name ".join(parts) + ")"
+    rows = " union all by name ".join(parts)
+    if not checks:
+        return f"(select * exclude (_unparsed) from ({rows}))"
+    valid = " and ".join(
+        [
+            "not _unparsed",
+            *(_passes(name, check, value_sets or {}) for name, check in checks.items()),
+            *(f"coalesce({rule}, true)" for rule in ROW_RULES.get(source, ())),
+        ]
+    )
+    return f"(select * exclude (_unparsed) from ({rows}) where {valid})"
 
 
 # --- the decision ------------------------------------------------------------------------------
@@ -288,9 +459,44 @@ def _postal_address() -> str:
     )
 
 
+def _latest(
+    table: str, columns: str, source: str, *, keys: str, order: str = "", drop: str = ""
+) -> str:
+    """`create table <table>`: the latest row per key (a later row for the same key is an
+    update; ties go to the later file, then the later row). Almost every key occurs once, so
+    only the repeated keys go through a window: far cheaper than a window over every row."""
+    ordering = ", ".join(part for part in (order, "_file desc", "_row desc") if part)
+    excluded = ", ".join(part for part in ("_file", "_row", drop) if part)
+    return f"""create table {table} as
+        with versions as materialized (
+            select {columns}, _file, _row from {source}
+        ),
+        repeated as (
+            select {keys} from versions group by {keys} having count(*) > 1
+        )
+        select * exclude ({excluded}) from versions anti join repeated using ({keys})
+        union all
+        select * exclude ({excluded}) from (
+            select * from versions semi join repeated using ({keys})
+            qualify row_number() over (partition by {keys} order by {ordering}) = 1
+        )"""
+
+
 def load_sources(con: duckdb.DuckDBPyConnection, landing_dir: Path, config_dir: Path) -> None:
     """Read, normalise and deduplicate what the decision needs (the latest row per key)."""
-    src = {source: scan(con, landing_dir, source) for source in SOURCES}
+    value_sets = {
+        name: tuple(
+            str(row[0])
+            for row in con.execute(
+                f"select distinct {column} from "
+                f"read_csv({_quote(str(config_dir / (table + '.csv')))}, header = true, "
+                "all_varchar = true) order by 1"
+            ).fetchall()
+        )
+        for name in (CHANNEL_CODES, RESPONSE_TYPES)
+        for table, column in [name.removeprefix("config:").split(".")]
+    }
+    src = {source: scan(con, landing_dir, source, value_sets) for source in SOURCES}
     config = {
         name: f"read_csv({_quote(str(config_dir / (name + '.csv')))}, header = true)"
         for name in ("segments", "product_paths", "channels", "response_types")
@@ -307,76 +513,88 @@ def load_sources(con: duckdb.DuckDBPyConnection, landing_dir: Path, config_dir: 
             select {_code("channel_code")} as channel_code,
                 coalesce(cast(requires_opt_in as boolean), false) as requires_opt_in,
                 {_code("contact_fields")} as contact_fields,
-                {_code("message_kind")} as message_kind
+                {_code("message_kind")} as message_kind,
+                -- one bit per channel: per-customer channel sets become integers
+                cast(1 as bigint) << cast(row_number() over (order by channel_code) - 1 as int)
+                    as channel_bit
             from {config["channels"]}""",
         f"""create table hard_types as
             select {_code("response_type")} as response_type
             from {config["response_types"]}
             where {_code("response_class")} = 'hard'""",
-        f"""create table customers as
-            select trim(customer_id) as customer_id, {_identifier("national_id")} as national_id,
+        _latest(
+            "customers",
+            f"""trim(customer_id) as customer_id, {_identifier("national_id")} as national_id,
                 birth_date, {_code("occupation")} as occupation,
                 {_code("income_band")} as income_band,
                 {_text("home_branch_id")} as home_branch_id,
                 {_code("email_home")} as email_home, {_code("email_work")} as email_work,
                 {_phone("mobile_phone")} as mobile_phone,
-                {_text("home_address")} as home_address, {_text("work_address")} as work_address
-            from {src["customers"]}
-            qualify row_number() over (
-                partition by trim(customer_id) order by updated_at desc, _file desc, _row desc
-            ) = 1""",
-        f"""create table crm_customers as
-            select trim(crm_id) as crm_id, {_identifier("national_id")} as national_id,
-                {_code("email")} as email, {_phone("mobile_phone")} as mobile_phone, updated_at
-            from {src["crm_customers"]}
-            qualify row_number() over (
-                partition by trim(crm_id) order by updated_at desc, _file desc, _row desc
-            ) = 1""",
-        f"""create table products as
-            select trim(product_id) as product_id, {_code("category")} as category,
-                value as product_value
-            from {src["products"]}
-            qualify row_number() over (
-                partition by trim(product_id) order by _file desc, _row desc) = 1""",
-        f"""create table campaigns as
-            select trim(campaign_id) as campaign_id, start_date, end_date
-            from {src["campaigns"]}
-            qualify row_number() over (
-                partition by trim(campaign_id) order by _file desc, _row desc) = 1""",
-        f"""create table offers as
-            select trim(offer_id) as offer_id, trim(campaign_id) as campaign_id,
+                {_text("home_address")} as home_address, {_text("work_address")} as work_address,
+                updated_at""",
+            src["customers"],
+            keys="customer_id",
+            order="updated_at desc",
+            drop="updated_at",
+        ),
+        _latest(
+            "crm_customers",
+            f"""trim(crm_id) as crm_id, {_identifier("national_id")} as national_id,
+                {_code("email")} as email, {_phone("mobile_phone")} as mobile_phone, updated_at""",
+            src["crm_customers"],
+            keys="crm_id",
+            order="updated_at desc",
+        ),
+        _latest(
+            "products",
+            f"""trim(product_id) as product_id, {_code("category")} as category,
+                value as product_value""",
+            src["products"],
+            keys="product_id",
+        ),
+        _latest(
+            "campaigns",
+            "trim(campaign_id) as campaign_id, start_date, end_date",
+            src["campaigns"],
+            keys="campaign_id",
+        ),
+        _latest(
+            "offers",
+            f"""trim(offer_id) as offer_id, trim(campaign_id) as campaign_id,
                 trim(product_id) as product_id,
                 {_code("replace(channels, ' ', '')")} as channels,
                 coalesce(nullif(replace(trim(cells), ' ', ''), ''), 'A') as cells,
-                control_rate, valid_from, valid_to
-            from {src["offers"]}
-            qualify row_number() over (
-                partition by trim(offer_id) order by _file desc, _row desc) = 1""",
-        f"""create table holdings as
-            select trim(customer_id) as customer_id, trim(product_id) as product_id,
-                {_code("status")} = 'active' as is_active, opened_at
-            from {src["holdings"]}
-            qualify row_number() over (
-                partition by trim(customer_id), trim(product_id), opened_at
-                order by _file desc, _row desc) = 1""",
-        f"""create table contacts as
-            select trim(contact_id) as contact_id, trim(customer_id) as customer_id,
+                control_rate, valid_from, valid_to""",
+            src["offers"],
+            keys="offer_id",
+        ),
+        _latest(
+            "holdings",
+            f"""trim(customer_id) as customer_id, trim(product_id) as product_id,
+                {_code("status")} = 'active' as is_active, opened_at""",
+            src["holdings"],
+            keys="customer_id, product_id, opened_at",
+        ),
+        _latest(
+            "contacts",
+            f"""trim(contact_id) as contact_id, trim(customer_id) as customer_id,
                 trim(offer_id) as offer_id, {_code("channel")} as channel,
                 {_text("rep_id")} as rep_id, coalesce(is_control, false) as is_control,
-                contacted_at
-            from {src["contacts"]}
-            qualify row_number() over (
-                partition by trim(contact_id) order by contacted_at desc, _file desc, _row desc
-            ) = 1""",
-        f"""create table responses as
-            select trim(response_id) as response_id, trim(customer_id) as customer_id,
+                contacted_at""",
+            src["contacts"],
+            keys="contact_id",
+            order="contacted_at desc",
+        ),
+        _latest(
+            "responses",
+            f"""trim(response_id) as response_id, trim(customer_id) as customer_id,
                 trim(offer_id) as offer_id, {_code("channel")} as channel,
                 {_code("response_type")} as response_type, {_text("contact_id")} as contact_id,
-                responded_at
-            from {src["responses"]}
-            qualify row_number() over (
-                partition by trim(response_id) order by responded_at desc, _file desc, _row desc
-            ) = 1""",
+                responded_at""",
+            src["responses"],
+            keys="response_id",
+            order="responded_at desc",
+        ),
         f"""create table consent_events as
             select trim(customer_id) as customer_id, {_code("channel")} as channel,
                 coalesce({_code("topic")}, 'all') as topic, {_code("status")} as status,
@@ -386,23 +604,59 @@ def load_sources(con: duckdb.DuckDBPyConnection, landing_dir: Path, config_dir: 
             select trim(customer_id) as customer_id, {_code("key")} as preference_key,
                 {_code("value")} as preference_value, recorded_at, _file, _row
             from {src["preferences"]}""",
-        f"""create table complaints as
-            select trim(customer_id) as customer_id, opened_at, closed_at
-            from {src["complaints"]}
-            qualify row_number() over (
-                partition by trim(complaint_id) order by _file desc, _row desc) = 1""",
-        f"""create table reps as
-            select trim(rep_id) as rep_id, trim(branch_id) as branch_id
-            from {src["reps"]}
-            qualify row_number() over (
-                partition by trim(rep_id) order by _file desc, _row desc) = 1""",
+        _latest(
+            "complaints",
+            "trim(complaint_id) as complaint_id, trim(customer_id) as customer_id, "
+            "opened_at, closed_at",
+            src["complaints"],
+            keys="complaint_id",
+        ),
+        _latest(
+            "reps",
+            "trim(rep_id) as rep_id, trim(branch_id) as branch_id",
+            src["reps"],
+            keys="rep_id",
+        ),
     ]
     for statement in statements:
         con.execute(statement)
 
 
-def decide(con: duckdb.DuckDBPyConnection, run_date: dt.date, rules: Rules) -> int:
-    """Compute table `nbo`: the top N offers per customer on their best channel."""
+def _frequency_capped(rules: Rules, day: str, day_end: str) -> str:
+    """`create table frequency_capped`: per customer, the bits of the channels at their 7-day
+    cap (non-control contacts in the 7-day window ending with the run date)."""
+    if not rules.max_contacts_7d:
+        return "create table frequency_capped as select '' as customer_id, 0 as capped_mask limit 0"
+    caps = ", ".join(
+        f"({_quote(channel)}, {int(cap)})" for channel, cap in sorted(rules.max_contacts_7d.items())
+    )
+    return f"""create table frequency_capped as
+        with caps(channel, max_contacts) as (values {caps}),
+        recent as (
+            select customer_id, channel, count(*) as n_contacts
+            from contacts
+            where not coalesce(is_control, false)
+                and contacted_at >= {day} - interval 6 day and contacted_at < {day}
+            group by all
+        )
+        select recent.customer_id, bit_or(channels.channel_bit) as capped_mask
+        from recent
+        inner join channels on recent.channel = channels.channel_code
+        left join caps as own on recent.channel = own.channel
+        left join caps as fallback on fallback.channel = 'default'
+        where recent.n_contacts >= coalesce(own.max_contacts, fallback.max_contacts)
+        group by recent.customer_id"""
+
+
+def decide(
+    con: duckdb.DuckDBPyConnection,
+    run_date: dt.date,
+    rules: Rules,
+    candidates_out: Path | None = None,
+) -> int:
+    """Compute table `nbo`: the top N offers per customer on their best channel. With
+    `candidates_out`, also write every eligible (customer_id, offer_id, channel) before scoring
+    and ranking there (Parquet): what any ranking may choose from."""
     day = f"date '{run_date.isoformat()}'"
     day_end = f"({day} + interval 1 day)"
     window = f"interval ({rules.attribution_window_days}) day"
@@ -414,6 +668,10 @@ def decide(con: duckdb.DuckDBPyConnection, run_date: dt.date, rules: Rules) -> i
         f"{_pipe_contains('segments.income_bands', 'ages.income_band')}) "
         "and (segments.occupations is null or "
         f"{_pipe_contains('segments.occupations', 'ages.occupation')})"
+    )
+    cell_bucket = _bucket(
+        "ranked.customer_id || '|' || ranked.campaign_id || '|cell'",
+        "length(ranked.cells) - length(replace(ranked.cells, '|', '')) + 1",
     )
     statements = [
         # (age, income band, occupation) -> segment: a small lookup instead of a rule join per row
@@ -611,13 +869,26 @@ def decide(con: duckdb.DuckDBPyConnection, run_date: dt.date, rules: Rules) -> i
                 on history.segment_code = product_paths.segment_code
                 and history.product_id = product_paths.product_id
                 and history.channel = channels.channel_code""",
+        _frequency_capped(rules, day, day_end),
+        f"""create table recent_responses as
+            select distinct customer_id, offer_id from responses
+            where responded_at < {day_end} and responded_at >= {suppression_start}""",
+        # inputs no longer needed: free their memory before the big join
+        "drop table contacts",
+        "drop table responses",
+        "drop table hard_contacts",
+        "drop table customers",
+        "drop table crm_customers",
+        "drop table crm_matches",
+        "drop table crm_fill",
+        "drop table preference_events",
         # the offers live today on each of their channels, with what a row needs
         f"""create table offer_channels as
             select offers.offer_id, offers.campaign_id, offers.product_id,
                 products.category, products.product_value, offers.cells,
                 coalesce(offers.control_rate, {rules.default_control_rate}) as control_rate,
                 channels.channel_code as channel, channels.requires_opt_in,
-                channels.contact_fields, channels.message_kind
+                channels.channel_bit
             from offers
             inner join campaigns using (campaign_id)
             inner join products using (product_id)
@@ -632,18 +903,15 @@ def decide(con: duckdb.DuckDBPyConnection, run_date: dt.date, rules: Rules) -> i
                 partition by customer_id, channel, topic
                 order by recorded_at desc, _file desc, _row desc
             ) = 1""",
-        # per customer and channel: reachable (contact fields present) and no `all` opt-out
-        f"""create table customer_channels as
-            select reach.customer_id, channels.channel_code as channel,
-                consent_all.status as status_all
-            from reach
-            cross join channels
-            left join consents as consent_all
-                on reach.customer_id = consent_all.customer_id
-                and channels.channel_code = consent_all.channel
-                and consent_all.topic = 'all'
-            where coalesce(consent_all.status, 'none') <> 'opt_out'
-                and (channels.contact_fields is null or (
+        "drop table consent_events",
+        # per customer, as channel bit sets: the channels with the contact fields they need
+        # (reachable) minus the ones opted out for topic `all`; and the explicit opt-ins
+        f"""create table customer_masks as
+            with reachable as (
+                select reach.customer_id, bit_or(channels.channel_bit) as reach_mask
+                from reach
+                cross join channels
+                where channels.contact_fields is null or (
                     (not {_pipe_contains("channels.contact_fields", "'email'")}
                         or {_email("channels.message_kind")} is not null)
                     and (not {_pipe_contains("channels.contact_fields", "'mobile_phone'")}
@@ -654,12 +922,34 @@ def decide(con: duckdb.DuckDBPyConnection, run_date: dt.date, rules: Rules) -> i
                         or reach.home_branch_id is not null)
                     and (not {_pipe_contains("channels.contact_fields", "'rep_id'")}
                         or reach.rep_id is not null)
-                ))""",
+                )
+                group by reach.customer_id
+            ),
+            consent_all as (
+                select consents.customer_id,
+                    bit_or(channels.channel_bit) filter (where consents.status = 'opt_out')
+                        as out_mask,
+                    bit_or(channels.channel_bit) filter (where consents.status = 'opt_in')
+                        as in_mask
+                from consents
+                inner join channels on consents.channel = channels.channel_code
+                where consents.topic = 'all'
+                group by consents.customer_id
+            )
+            select reachable.customer_id,
+                reachable.reach_mask & ~coalesce(consent_all.out_mask, 0)
+                    & ~coalesce(frequency_capped.capped_mask, 0) as allowed_mask,
+                coalesce(consent_all.in_mask, 0) as opt_in_mask
+            from reachable
+            left join consent_all using (customer_id)
+            left join frequency_capped using (customer_id)""",
         f"""create table nbo as
             with eligible_products as (
                 select customer_segments.customer_id, customer_segments.segment_code,
-                    product_paths.product_id
+                    product_paths.product_id, customer_masks.allowed_mask,
+                    customer_masks.opt_in_mask
                 from customer_segments
+                inner join customer_masks using (customer_id)
                 inner join product_paths using (segment_code)
                 anti join (
                     select customer_id, product_id from holdings
@@ -671,25 +961,25 @@ def decide(con: duckdb.DuckDBPyConnection, run_date: dt.date, rules: Rules) -> i
                         and (closed_at is null or closed_at >= {day_end})
                 ) as complaining using (customer_id)
             ),
-            recent_responses as (
-                select distinct customer_id, offer_id from responses
-                where responded_at < {day_end} and responded_at >= {suppression_start}
+            live_offers as (
+                select distinct offer_id, campaign_id, product_id, category, product_value,
+                    cells, control_rate
+                from offer_channels
+            ),
+            customer_offers as (
+                select eligible_products.*, live_offers.offer_id, live_offers.campaign_id,
+                    live_offers.category, live_offers.product_value, live_offers.cells,
+                    live_offers.control_rate
+                from eligible_products
+                inner join live_offers using (product_id)
+                anti join recent_responses using (customer_id, offer_id)
             ),
             candidates as (
-                select eligible_products.customer_id, eligible_products.segment_code,
-                    offer_channels.offer_id, offer_channels.campaign_id,
-                    offer_channels.product_id, offer_channels.category,
-                    offer_channels.product_value, offer_channels.cells,
-                    offer_channels.control_rate, offer_channels.channel,
-                    offer_channels.requires_opt_in, customer_channels.status_all
-                from eligible_products
-                inner join offer_channels using (product_id)
-                inner join customer_channels
-                    on eligible_products.customer_id = customer_channels.customer_id
-                    and offer_channels.channel = customer_channels.channel
-                anti join recent_responses
-                    on eligible_products.customer_id = recent_responses.customer_id
-                    and offer_channels.offer_id = recent_responses.offer_id
+                select customer_offers.*, offer_channels.channel,
+                    offer_channels.requires_opt_in, offer_channels.channel_bit
+                from customer_offers
+                inner join offer_channels using (offer_id)
+                where (customer_offers.allowed_mask & offer_channels.channel_bit) <> 0
             ),
             allowed as (
                 select candidates.*
@@ -699,7 +989,8 @@ def decide(con: duckdb.DuckDBPyConnection, run_date: dt.date, rules: Rules) -> i
                     and candidates.channel = consent_topic.channel
                     and candidates.category = consent_topic.topic
                 where coalesce(consent_topic.status, 'none') <> 'opt_out'
-                    and (not candidates.requires_opt_in or candidates.status_all = 'opt_in'
+                    and (not candidates.requires_opt_in
+                        or (candidates.opt_in_mask & candidates.channel_bit) <> 0
                         or consent_topic.status = 'opt_in')
             ),
             scored as (
@@ -733,12 +1024,7 @@ def decide(con: duckdb.DuckDBPyConnection, run_date: dt.date, rules: Rules) -> i
                 ranked.channel, cast(ranked.offer_rank as integer) as rank, ranked.score,
                 split_part(
                     ranked.cells, '|',
-                    {
-            _bucket(
-                "ranked.customer_id || '|' || ranked.campaign_id || '|cell'",
-                "length(ranked.cells) - length(replace(ranked.cells, '|', '')) + 1",
-            )
-        } + 1
+                    {cell_bucket} + 1
                 ) as cell,
                 {_bucket("ranked.customer_id || '|' || ranked.campaign_id", "10000")} / 10000.0
                     < ranked.control_rate as is_control,
@@ -753,6 +1039,14 @@ def decide(con: duckdb.DuckDBPyConnection, run_date: dt.date, rules: Rules) -> i
     ]
     for statement in statements:
         con.execute(statement)
+    if candidates_out is not None:
+        decision = statements[-1]
+        eligible = decision[decision.index("with ") : decision.index("scored as (")]
+        con.execute(
+            f"copy ({eligible.rstrip().rstrip(',')} "
+            "select distinct customer_id, offer_id, channel from allowed) "
+            f"to {_quote(str(candidates_out))} (format parquet)"
+        )
     row = con.execute("select count(*) from nbo").fetchone()
     return int(row[0]) if row else 0
 
@@ -830,23 +1124,26 @@ def run_baseline(
     threads: int | None = None,
     memory_limit: str | None = None,
     temp_dir: Path | None = None,
+    candidates_out: Path | None = None,
 ) -> BaselineReport:
     """Read the landing files, decide, write the channel files; time each phase."""
     report = BaselineReport()
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
         con.execute("set preserve_insertion_order = false")
+        con.execute("set enable_progress_bar = false")
         if threads:
             con.execute(f"set threads = {int(threads)}")
         if memory_limit:
             con.execute(f"set memory_limit = {_quote(memory_limit)}")
         if temp_dir:
+            temp_dir.mkdir(parents=True, exist_ok=True)
             con.execute(f"set temp_directory = {_quote(str(temp_dir))}")
         started = time.perf_counter()
         load_sources(con, landing_dir, config_dir)
         report.seconds["load"] = time.perf_counter() - started
         started = time.perf_counter()
-        report.rows_decided = decide(con, run_date, rules or Rules())
+        report.rows_decided = decide(con, run_date, rules or Rules(), candidates_out)
         report.seconds["decide"] = time.perf_counter() - started
         started = time.perf_counter()
         report.rows_by_channel = export(con, out_dir, run_date)
@@ -864,6 +1161,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--memory-limit", default=None)
     parser.add_argument("--temp-dir", type=Path, default=None)
+    parser.add_argument(
+        "--candidates-out",
+        type=Path,
+        default=None,
+        help="also write the eligible (customer_id, offer_id, channel) before ranking (Parquet)",
+    )
     args = parser.parse_args(argv)
     report = run_baseline(
         args.landing_dir,
@@ -874,6 +1177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         threads=args.threads,
         memory_limit=args.memory_limit,
         temp_dir=args.temp_dir,
+        candidates_out=args.candidates_out,
     )
     json.dump(asdict(report), sys.stdout)
     print()

@@ -33,6 +33,7 @@ FULL_SIZE = 10_000_000
 DEFAULT_MEMORY_LIMIT = "8GB"  # dbt_project/profiles.yml's default for CMART_DUCKDB_MEMORY_LIMIT
 STAGES = ("generate", "load", "dbt build", "decide", "export", "publish", "report", "other")
 SAMPLE_SECONDS = 0.2
+HEARTBEAT_SECONDS = 60.0
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -46,6 +47,7 @@ class Measured:
 
     command: list[str]
     seconds: float
+    cpu_seconds: float  # user + system, the process and every descendant it waited for
     peak_tree_rss_bytes: int
     max_process_rss_bytes: int
     returncode: int
@@ -82,9 +84,14 @@ def _tree_rss(root: int) -> int:
 
 
 def run_measured(
-    command: Sequence[str], log: Path, *, env: dict[str, str] | None = None
+    command: Sequence[str],
+    log: Path,
+    *,
+    env: dict[str, str] | None = None,
+    heartbeat: Callable[[str], None] | None = None,
 ) -> Measured:
-    """Run `command` to completion, output to `log`; time it and sample its tree's RSS."""
+    """Run `command` to completion, output to `log`; time it and sample its tree's RSS. With
+    `heartbeat`, say every minute that it is still running (elapsed time, RSS, load)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     peak = 0
     done = threading.Event()
@@ -96,8 +103,17 @@ def run_measured(
 
         def sample() -> None:
             nonlocal peak
+            next_beat = HEARTBEAT_SECONDS
             while not done.is_set():
-                peak = max(peak, _tree_rss(process.pid))
+                current = _tree_rss(process.pid)
+                peak = max(peak, current)
+                elapsed = time.perf_counter() - started
+                if heartbeat is not None and elapsed >= next_beat:
+                    heartbeat(
+                        f"  ... {log.stem} running {elapsed / 60:.0f} min, RSS {_gib(current)} "
+                        f"GiB, load {os.getloadavg()[0]:.1f}"
+                    )
+                    next_beat += HEARTBEAT_SECONDS
                 done.wait(SAMPLE_SECONDS)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -110,6 +126,7 @@ def run_measured(
     return Measured(
         command=list(command),
         seconds=seconds,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
         peak_tree_rss_bytes=peak,
         max_process_rss_bytes=usage.ru_maxrss * 1024,
         returncode=process.returncode,
@@ -167,6 +184,31 @@ def read_run_steps(dagster_home: Path) -> RunSteps:
         instance.dispose()
     run_seconds = (stats.end_time or 0) - (stats.start_time or 0)
     return RunSteps(run_id=run_id, run_seconds=run_seconds, steps=steps)
+
+
+def slowest_nodes(target_dir: Path, count: int = 12) -> list[tuple[str, float]]:
+    """The dbt nodes (models, tests, ...) that took longest in the build: the profile of the
+    slowest stage."""
+    results = json.loads((target_dir / "run_results.json").read_text())["results"]
+    timed = sorted(
+        ((result["unique_id"], float(result["execution_time"])) for result in results),
+        key=lambda item: -item[1],
+    )
+    return [
+        (".".join([node.split(".")[0], node.split(".")[2]]), round(seconds, 1))
+        for node, seconds in timed[:count]
+    ]
+
+
+def dbt_time_by_kind(target_dir: Path) -> dict[str, float]:
+    """Sum of dbt's execution times per node kind (model, test, unit_test, seed, snapshot)
+    and the build's own elapsed time (nodes run two at a time: sums exceed elapsed)."""
+    content = json.loads((target_dir / "run_results.json").read_text())
+    kinds: dict[str, float] = {"elapsed": float(content["elapsed_time"])}
+    for result in content["results"]:
+        kind = result["unique_id"].split(".")[0]
+        kinds[kind] = kinds.get(kind, 0.0) + float(result["execution_time"])
+    return {kind: round(seconds, 1) for kind, seconds in kinds.items()}
 
 
 @dataclass(frozen=True)
@@ -288,6 +330,7 @@ def compare_exports(ours: Path, baseline: Path, run_date: dt.date, sample: int =
 
     keys = "customer_id, offer_id, channel"
     with duckdb.connect() as con:
+        con.execute("set enable_progress_bar = false")
         con.execute(f"create table ours as select {keys} from read_parquet({files(ours)})")
         con.execute(f"create table baseline as select {keys} from read_parquet({files(baseline)})")
 
@@ -312,12 +355,46 @@ def compare_exports(ours: Path, baseline: Path, run_date: dt.date, sample: int =
         )
 
 
+# Decisioning models that apply rules bench/baseline.py does not model (channel capacities,
+# the premium/mass tier rule, per-product channel rules, cool-downs): with them in the project,
+# the two sides' top-N rows may differ for explained reasons.
+UNMODELLED_DECISIONING = {
+    "int_offer_arbitrated": "channel capacities, premium/mass tier rule (arbitration)",
+    "stg_config__product_channels": "per-product channel rules",
+    "stg_config__contact_policies": "contact policies beyond the 7-day cap (cool-down, 30-day cap)",
+}
+
+
+def unmodelled_rules(manifest_path: Path) -> list[str]:
+    """The rules of our decisioning (from dbt's manifest) that the baseline does not model."""
+    nodes = json.loads(manifest_path.read_text())["nodes"]
+    names = {node["name"] for node in nodes.values() if node["resource_type"] == "model"}
+    return [rule for model, rule in UNMODELLED_DECISIONING.items() if model in names]
+
+
+def exported_outside(exports: Path, candidates: Path, run_date: dt.date) -> int:
+    """Rows of the channel files under `exports` whose (customer_id, offer_id, channel) is not
+    among the baseline's eligible candidates: rows that break a rule the baseline applies."""
+    found = sorted(exports.glob(f"*/{run_date.isoformat()}/offers.parquet"))
+    listed = "[" + ", ".join(f"'{path}'" for path in found) + "]"
+    with duckdb.connect() as con:
+        row = con.execute(
+            f"""select count(*) from (
+                select customer_id, offer_id, channel from read_parquet({listed})
+                except all
+                select customer_id, offer_id, channel from read_parquet('{candidates}')
+            )"""
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 # --- one size -------------------------------------------------------------------------------------
 
 
 @dataclass
 class SideResult:
     total_seconds: float
+    cpu_seconds: float
     stages: dict[str, float]
     peak_tree_rss_bytes: int
     max_process_rss_bytes: int
@@ -337,6 +414,8 @@ class SizeResult:
     incremental: SideResult | None = None
     incremental_baseline: SideResult | None = None
     incremental_comparison: Comparison | None = None
+    incremental_error: str | None = None
+    incremental_new_contacts: int = 0
 
 
 def _cmart(*arguments: str) -> list[str]:
@@ -357,7 +436,12 @@ def load_average() -> str:
 
 
 def run_ours(
-    settings: Settings, logs: Path, label: str, *, decide_alone: bool = True
+    settings: Settings,
+    logs: Path,
+    label: str,
+    *,
+    decide_alone: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> SideResult:
     """`cmart run` in a subprocess; stage times from its Dagster run and dbt's results; with
     `decide_alone`, the decide models are then re-run alone for an uncontended time."""
@@ -374,11 +458,14 @@ def run_ours(
             ),
             logs / f"{label}.log",
             env=_environment(),
+            heartbeat=progress,
         ),
         f"cmart run ({label})",
     )
     steps = read_run_steps(settings.dagster_home)
-    decide = read_decide_time(settings.dbt_target_dir / "build")
+    build_dir = settings.dbt_target_dir / "build"
+    decide = read_decide_time(build_dir)
+    shutil.copyfile(build_dir / "run_results.json", logs / f"{label}_run_results.json")
     stages: dict[str, float] = {}
     for step_key, seconds in steps.steps.items():
         stage = stage_of_step(step_key)
@@ -391,6 +478,7 @@ def run_ours(
     )
     return SideResult(
         total_seconds=measured.seconds,
+        cpu_seconds=measured.cpu_seconds,
         stages=stages,
         peak_tree_rss_bytes=measured.peak_tree_rss_bytes,
         max_process_rss_bytes=measured.max_process_rss_bytes,
@@ -399,6 +487,8 @@ def run_ours(
             "dagster_run_seconds": steps.run_seconds,
             "steps": steps.steps,
             "decide_models": decide.models,
+            "dbt_seconds_by_kind": dbt_time_by_kind(build_dir),
+            "slowest_dbt_nodes": slowest_nodes(build_dir),
             "decide_alone_seconds": alone,
             "decide_lineage_seconds": decide.lineage_seconds,
             "decide_lineage_models": decide.lineage_models,
@@ -407,9 +497,16 @@ def run_ours(
 
 
 def run_baseline_side(
-    settings: Settings, out_dir: Path, logs: Path, label: str, rules: dict[str, object]
+    settings: Settings,
+    out_dir: Path,
+    logs: Path,
+    label: str,
+    rules: dict[str, object],
+    candidates: Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> SideResult:
-    """bench/baseline.py in a subprocess, with dbt's DuckDB memory limit and 2 threads."""
+    """bench/baseline.py in a subprocess, with dbt's DuckDB memory limit; with `candidates`,
+    it also writes its eligible rows before ranking there (not for timed runs)."""
     memory_limit = os.environ.get("CMART_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
     temp_dir = settings.data_dir / "baseline" / "tmp"
     shutil.rmtree(temp_dir, ignore_errors=True)
@@ -428,15 +525,18 @@ def run_baseline_side(
         memory_limit,
         "--temp-dir",
         str(temp_dir),
+        *(["--candidates-out", str(candidates)] if candidates else []),
     ]
     measured = _checked(
-        run_measured(command, logs / f"{label}.log", env=_environment()), f"baseline ({label})"
+        run_measured(command, logs / f"{label}.log", env=_environment(), heartbeat=progress),
+        f"baseline ({label})",
     )
     lines = Path(measured.log).read_text().strip().splitlines()
     report = json.loads(lines[-1])
     shutil.rmtree(temp_dir, ignore_errors=True)
     return SideResult(
         total_seconds=measured.seconds,
+        cpu_seconds=measured.cpu_seconds,
         stages=dict(report["seconds"]),
         peak_tree_rss_bytes=measured.peak_tree_rss_bytes,
         max_process_rss_bytes=measured.max_process_rss_bytes,
@@ -451,14 +551,27 @@ def decision_rules(settings: Settings) -> dict[str, object]:
     """The decisioning settings the pipeline uses, for the baseline's --rules."""
     from cmart.config import load_config
 
-    decisioning = load_config(settings.config_dirs).decisioning
+    config = load_config(settings.config_dirs)
+    decisioning = config.decisioning
     return {
         "top_n_offers": decisioning.top_n_offers,
         "response_suppression_days": decisioning.response_suppression_days,
         "attribution_window_days": decisioning.attribution_window_days,
         "propensity_prior_contacts": decisioning.propensity_prior_contacts,
         "default_control_rate": decisioning.default_control_rate,
+        "max_contacts_7d": frequency_caps(config),
     }
+
+
+def frequency_caps(config: object) -> dict[str, int]:
+    """channel -> 7-day cap of the configuration's contact policies (none configured: {})."""
+    policies = getattr(config, "contact_policies", None) or []
+    caps: dict[str, int] = {}
+    for policy in policies:
+        cap = getattr(policy, "max_contacts_7d", None)
+        if cap is not None:
+            caps[str(policy.channel_code)] = int(cap)
+    return caps
 
 
 def _landing_rows(log: Path) -> dict[str, int]:
@@ -498,15 +611,19 @@ def bench_size(
             ),
             logs / "generate.log",
             env=_environment(),
+            heartbeat=progress,
         ),
         "cmart generate",
     )
     rules = decision_rules(settings)
     progress(f"[{customers:,}] ours: cmart run (load average {load_average()})")
-    ours = run_ours(settings, logs, "ours")
-    progress(f"[{customers:,}] baseline (load average {load_average()})")
+    ours = run_ours(settings, logs, "ours", progress=progress)
+    progress(
+        f"[{customers:,}] ours done in {ours.total_seconds:.0f}s; baseline "
+        f"(load average {load_average()})"
+    )
     baseline_dir = settings.data_dir / "baseline" / "exports"
-    baseline = run_baseline_side(settings, baseline_dir, logs, "baseline", rules)
+    baseline = run_baseline_side(settings, baseline_dir, logs, "baseline", rules, progress=progress)
     comparison = compare_exports(settings.exports_dir, baseline_dir, run_date)
     result = SizeResult(
         customers=customers,
@@ -515,6 +632,7 @@ def bench_size(
         load_average_before=load_before,
         generate=SideResult(
             total_seconds=generated.seconds,
+            cpu_seconds=generated.cpu_seconds,
             stages={"generate": generated.seconds},
             peak_tree_rss_bytes=generated.peak_tree_rss_bytes,
             max_process_rss_bytes=generated.max_process_rss_bytes,
@@ -523,36 +641,91 @@ def bench_size(
         baseline=baseline,
         comparison=comparison,
     )
+    _save(result, data_dir)
     if incremental:
-        next_day = run_date + dt.timedelta(days=1)
-        progress(f"[{customers:,}] incremental: a day of new responses, run {next_day}")
-        _checked(
-            run_measured(
-                _cmart(
-                    "generate",
-                    "--data-dir",
-                    str(settings.data_dir),
-                    "--responses-only",
-                    "--since",
-                    run_date.isoformat(),
-                    "--end-date",
-                    next_day.isoformat(),
-                ),
-                logs / "generate_incremental.log",
-                env=_environment(),
-            ),
-            "cmart generate --responses-only",
-        )
-        next_settings = Settings(data_dir=settings.data_dir, run_date=next_day)
-        result.incremental = run_ours(next_settings, logs, "ours_incremental", decide_alone=False)
-        result.incremental_baseline = run_baseline_side(
-            next_settings, baseline_dir, logs, "baseline_incremental", rules
-        )
-        result.incremental_comparison = compare_exports(
-            next_settings.exports_dir, baseline_dir, next_day
-        )
-    (data_dir / "result.json").write_text(json.dumps(asdict(result), indent=2, default=str))
+        try:
+            bench_incremental(result, settings, rules, progress)
+        except (RuntimeError, OSError, duckdb.Error) as error:  # keep the full run's results
+            result.incremental_error = str(error)[:2000]
+            progress(f"[{customers:,}] incremental day FAILED: {result.incremental_error}")
+        _save(result, data_dir)
     return result
+
+
+def _save(result: SizeResult, data_dir: Path) -> None:
+    (data_dir / "result.json").write_text(json.dumps(asdict(result), indent=2, default=str))
+
+
+def write_day_of_contacts(landing_dir: Path, day: dt.date) -> int:
+    """A day of new contacts in landing/contacts/: the contacts of the day before, moved one day
+    later under new ids (same volume and mix as the generated history). Returns their count."""
+    from bench.baseline import scan
+
+    target = landing_dir / "contacts" / f"contacts_{day.isoformat()}_day.parquet"
+    target.unlink(missing_ok=True)
+    with duckdb.connect() as con:
+        con.execute("set enable_progress_bar = false")
+        contacts = scan(con, landing_dir, "contacts")
+        con.execute(
+            f"""copy (
+                select 'D' || contact_id as contact_id, customer_id, offer_id, channel,
+                    contacted_at + interval 1 day as contacted_at,
+                    cell, is_control, rep_id, branch_id
+                from {contacts}
+                where contacted_at >= date '{day - dt.timedelta(days=1)}'
+                    and contacted_at < date '{day}'
+            ) to '{target}' (format parquet)"""
+        )
+        row = con.execute(f"select count(*) from '{target}'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def bench_incremental(
+    result: SizeResult,
+    settings: Settings,
+    rules: dict[str, object],
+    progress: Callable[[str], None] = print,
+) -> None:
+    """A day of new contacts and responses lands; the next day's daily run (and the baseline)
+    on it."""
+    next_day = settings.run_date + dt.timedelta(days=1)
+    logs = settings.data_dir / "logs"
+    contacts = write_day_of_contacts(settings.landing_dir, settings.run_date)
+    progress(
+        f"[{result.customers:,}] incremental: {contacts:,} new contacts on {settings.run_date} "
+        f"and their responses, run {next_day}"
+    )
+    result.incremental_new_contacts = contacts
+    _checked(
+        run_measured(
+            _cmart(
+                "generate",
+                "--data-dir",
+                str(settings.data_dir),
+                "--responses-only",
+                "--since",
+                settings.run_date.isoformat(),
+                "--end-date",
+                next_day.isoformat(),
+            ),
+            logs / "generate_incremental.log",
+            env=_environment(),
+        ),
+        "cmart generate --responses-only",
+    )
+    next_settings = Settings(data_dir=settings.data_dir, run_date=next_day)
+    progress(f"[{result.customers:,}] ours: incremental day (load average {load_average()})")
+    result.incremental = run_ours(
+        next_settings, logs, "ours_incremental", decide_alone=False, progress=progress
+    )
+    progress(f"[{result.customers:,}] baseline: incremental day")
+    baseline_dir = settings.data_dir / "baseline" / "exports"
+    result.incremental_baseline = run_baseline_side(
+        next_settings, baseline_dir, logs, "baseline_incremental", rules, progress=progress
+    )
+    result.incremental_comparison = compare_exports(
+        next_settings.exports_dir, baseline_dir, next_day
+    )
 
 
 # --- printing -------------------------------------------------------------------------------------
@@ -599,7 +772,7 @@ def format_result(result: SizeResult) -> str:
             "report",
             ours.stages.get("report"),
             None,
-            "not in the job yet" if "report" not in ours.stages else "",
+            "n/a: not in the job yet" if "report" not in ours.stages else "",
         ),
     ]
     if ours.stages.get("other"):
@@ -615,6 +788,7 @@ def format_result(result: SizeResult) -> str:
         )
     )
     rows.append(("daily run (total)", ours.total_seconds, base.total_seconds, "wall, subprocess"))
+    rows.append(("daily run CPU (user+sys)", ours.cpu_seconds, base.cpu_seconds, "dbt included"))
     header = f"{'stage':<30}{'ours (s)':>10}{'baseline (s)':>14}{'ratio':>8}  note"
     lines = [
         f"== {result.customers:,} customers, "
@@ -633,6 +807,8 @@ def format_result(result: SizeResult) -> str:
         f"baseline {_gib(base.peak_tree_rss_bytes)}; largest single process: "
         f"ours {_gib(ours.max_process_rss_bytes)}, baseline {_gib(base.max_process_rss_bytes)}",
         f"decide = {', '.join(ours.detail.get('decide_models', []))}",  # type: ignore[arg-type]
+        f"dbt build, execution time by kind (s): {ours.detail.get('dbt_seconds_by_kind')}",
+        f"slowest dbt nodes (s): {ours.detail.get('slowest_dbt_nodes')}",
         _comparison_line("exported rows", result.comparison),
     ]
     if result.incremental is not None:
@@ -641,10 +817,13 @@ def format_result(result: SizeResult) -> str:
         again = result.incremental_baseline.total_seconds if result.incremental_baseline else None
         lines.append(
             f"incremental day: ours {day.total_seconds:.1f}s = {share:.0%} of the full run "
-            f"(load {_seconds(day.stages.get('load'))}s, dbt build "
-            f"{_seconds(day.stages.get('dbt build'))}s); baseline (recomputes all) "
+            f"(CPU {day.cpu_seconds / ours.cpu_seconds:.0%}) "
+            f"[load {_seconds(day.stages.get('load'))}s, dbt build "
+            f"{_seconds(day.stages.get('dbt build'))}s]; baseline (recomputes all) "
             f"{_seconds(again)}s"
         )
+    if result.incremental_error:
+        lines.append(f"incremental day FAILED: {result.incremental_error.splitlines()[0]}")
     if result.incremental_comparison is not None:
         lines.append(_comparison_line("incremental day rows", result.incremental_comparison))
     return "\n".join(lines)

@@ -14,10 +14,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from cmart.settings import REPO_ROOT, Settings
+from cmart.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
 
 DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
 
@@ -94,20 +95,25 @@ def cmd_load(args: argparse.Namespace) -> int:
     import duckdb
 
     from cmart.config import load_config, write_config_tables
+    from cmart.locking import WarehouseBusyError, warehouse_lock
     from loaders import load_landing
 
     settings = _settings(args)
     config = load_config(settings.config_dirs)
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(settings.warehouse_path)) as con:
-        write_config_tables(con, config)
-    reports = load_landing(
-        settings.warehouse_path,
-        settings.landing_dir,
-        config,
-        sources=args.source or None,
-        progress=_say,
-    )
+    try:  # one writer: never alongside a pipeline run
+        with warehouse_lock(settings.warehouse_dir, what="cmart load", timeout=args.wait):
+            with duckdb.connect(str(settings.warehouse_path)) as con:
+                write_config_tables(con, config)
+            reports = load_landing(
+                settings.warehouse_path,
+                settings.landing_dir,
+                config,
+                sources=args.source or None,
+                progress=_say,
+            )
+    except WarehouseBusyError as error:
+        print(f"cmart load: {error}", file=sys.stderr)
+        return 2
     rejected = [item for report in reports for item in report.files if item.status == "rejected"]
     loaded = sum(report.rows_loaded for report in reports)
     quarantined = sum(report.rows_quarantined for report in reports)
@@ -160,34 +166,68 @@ def cmd_run(args: argparse.Namespace) -> int:
     from cmart.locking import WarehouseBusyError, warehouse_lock
 
     settings = _settings(args)
-    try:  # refuse early with a clear message; the run itself holds the lock while it writes
-        with warehouse_lock(settings.warehouse_dir, what="cmart run (check)", timeout=args.wait):
-            pass
-    except WarehouseBusyError as error:
-        print(f"cmart run: {error}", file=sys.stderr)
-        return 2
-    prepare_dagster_home(settings)
-    import dagster as dg
+    # Refuse early with a clear message, and keep the lock while the definitions are built
+    # (dbt parse: seconds), so that of two runs started at once the second is refused here;
+    # the run's resource takes the lock over while the job writes.
+    with ExitStack() as starting:
+        try:
+            starting.enter_context(
+                warehouse_lock(
+                    settings.warehouse_dir, what="cmart run (starting)", timeout=args.wait
+                )
+            )
+        except WarehouseBusyError as error:
+            print(f"cmart run: {error}", file=sys.stderr)
+            return 2
+        prepare_dagster_home(settings)
+        import dagster as dg
 
-    from pipelines.assemble import build_definitions
+        from pipelines.assemble import build_definitions
 
-    _say(f"campaign-mart: {args.job} run for {settings.run_date} in {settings.data_dir}")
-    started = time.monotonic()
-    defs = build_definitions(settings, lock_timeout_seconds=args.wait)
-    job = defs.resolve_job_def(args.job)
+        _say(f"campaign-mart: {args.job} run for {settings.run_date} in {settings.data_dir}")
+        started = time.monotonic()
+        defs = build_definitions(settings, lock_timeout_seconds=args.wait)
+        job = defs.resolve_job_def(args.job)
+        day = settings.run_date.isoformat()
+        if job.partitions_def and not job.partitions_def.has_partition_key(day):
+            from pipelines.defs.exports.partitions import FIRST_RUN_DATE
+
+            print(
+                f"cmart run: --run-date {day} is not a day the {args.job} job can run: run "
+                f"dates go from {FIRST_RUN_DATE} to tomorrow (UTC)",
+                file=sys.stderr,
+            )
+            return 2
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
+            partition_key=settings.run_date.isoformat() if job.partitions_def else None,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         )
     elapsed = time.monotonic() - started
+    busy = _busy_error(result)
+    if busy:  # another run took the lock between our check and the job's start
+        print(f"cmart run: {busy}", file=sys.stderr)
+        return 2
     if not result.success:
         _print_failure(result, elapsed)
         return 1
     _say(f"run {result.run_id} succeeded in {elapsed:.0f}s")
     _print_export_summary(settings)
+    _print_offer_alerts(settings)
     return 0
+
+
+def _busy_error(result: Any) -> str | None:
+    """The message of a WarehouseBusyError that stopped the run, if one did."""
+    for event in result.all_events:
+        error = getattr(event.event_specific_data, "error", None)
+        while error is not None:
+            if error.cls_name == "WarehouseBusyError":
+                return error.message.strip().removeprefix("cmart.locking.WarehouseBusyError: ")
+            error = error.cause
+    return None
 
 
 def _print_failure(result: Any, elapsed: float) -> None:
@@ -211,7 +251,78 @@ def _print_export_summary(settings: Settings) -> None:
     day = settings.run_date.isoformat()
     for manifest in sorted(settings.exports_dir.glob(f"*/{day}/_manifest.json")):
         content = json.loads(manifest.read_text())
-        _say(f"  {content['channel']:<12} {content['row_count']:>9,} rows  {manifest.parent}")
+        name = content.get("channel") or manifest.parent.parent.name  # e.g. sales_force
+        _say(f"  {name:<12} {content.get('row_count', 0):>9,} rows  {manifest.parent}")
+
+
+def _print_offer_alerts(settings: Settings) -> None:
+    from cmart.publish import PUBLISHED_FILE
+    from cmart.report import offer_alerts
+
+    published = settings.published_dir / PUBLISHED_FILE
+    if not published.is_file():
+        return
+    alerts = offer_alerts(published)
+    _say(f"offer alerts: {len(alerts)}" + ("" if alerts else " (no offer breaks a rule)"))
+    for alert in alerts:
+        _say(f"  {alert.line()}")
+    report = settings.reports_dir / settings.run_date.isoformat() / "report.html"
+    if report.is_file():
+        _say(f"report: {report}")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from cmart.publish import PUBLISHED_FILE
+    from cmart.report import offer_alerts, write_report
+
+    settings = _settings(args)
+    published = settings.published_dir / PUBLISHED_FILE
+    if not published.is_file():
+        print(f"cmart report: no published mart at {published}; run `cmart run`", file=sys.stderr)
+        return 2
+    path = write_report(published, settings.reports_dir, settings.run_date)
+    _say(f"report for {settings.run_date}: {path}")
+    for alert in offer_alerts(published):
+        _say(f"  {alert.line()}")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    import json
+
+    from cmart.locking import WarehouseBusyError, warehouse_lock
+    from pipelines.lib.dbt import apply_dbt_env, dbt_executable
+
+    settings = _settings(args)
+    apply_dbt_env(settings)
+    command = [
+        dbt_executable(),
+        "docs",
+        "generate",
+        "--quiet",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(settings.dbt_target_dir),
+        "--vars",
+        json.dumps({"run_date": settings.run_date.isoformat()}),
+    ]
+    try:  # dbt opens the warehouse: never while a run writes it
+        with warehouse_lock(settings.warehouse_dir, what="cmart docs", timeout=args.wait):
+            code = subprocess.call(command, cwd=REPO_ROOT)
+    except WarehouseBusyError as error:
+        print(f"cmart docs: {error}", file=sys.stderr)
+        return 2
+    if code:
+        return code
+    _say(f"dbt docs: {settings.dbt_target_dir / 'index.html'}")
+    _say(
+        f"serve them: dbt docs serve --target-path {settings.dbt_target_dir} "
+        f"--project-dir {DBT_PROJECT_DIR} --profiles-dir {DBT_PROJECT_DIR}"
+    )
+    return 0
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -250,6 +361,78 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from cmart.config import load_config
+    from cmart.locking import WarehouseBusyError, warehouse_lock
+    from cmart.propensity.train import TrainingError, train_model
+
+    settings = _settings(args)
+    config = load_config(settings.config_dirs)
+    _say(f"training the propensity model on {settings.warehouse_path}")
+    try:
+        with warehouse_lock(settings.warehouse_dir, what="cmart train", timeout=args.wait):
+            result = train_model(
+                settings.warehouse_path,
+                settings.models_dir,
+                config,
+                run_date=settings.run_date,
+                activate=not args.no_activate,
+            )
+    except WarehouseBusyError as error:
+        print(f"cmart train: {error}", file=sys.stderr)
+        return 2
+    except TrainingError as error:
+        print(f"cmart train: {error}", file=sys.stderr)
+        return 1
+    metrics = result.metrics
+    model, baseline = metrics["model"], metrics["segment_rate_baseline"]
+    _say(
+        f"model {result.version}: {metrics['n_train']:,} training and "
+        f"{metrics['n_validation']:,} validation contacts, {metrics['n_iterations']} iterations, "
+        f"{result.seconds:.0f}s"
+    )
+    _say(f"  validation AUC {model['auc']}  (segment-rate baseline {baseline['auc']})")
+    _say(
+        f"  lift@top decile {model['lift_top_decile']}  "
+        f"(segment-rate baseline {baseline['lift_top_decile']})"
+    )
+    state = "active" if metrics["activated"] else "not activated"
+    _say(f"  {state}; artifacts in {result.model_dir}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from cmart.locking import WarehouseBusyError, warehouse_lock
+    from cmart.propensity.evaluate import TruthMissingError, decision_quality
+
+    settings = _settings(args)
+    try:
+        with warehouse_lock(settings.warehouse_dir, what="cmart evaluate", timeout=args.wait):
+            report = decision_quality(
+                settings.warehouse_path, settings.truth_dir, settings.run_date
+            )
+    except WarehouseBusyError as error:
+        print(f"cmart evaluate: {error}", file=sys.stderr)
+        return 2
+    except TruthMissingError as error:
+        print(f"cmart evaluate: {error}", file=sys.stderr)
+        return 1
+    settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    target = settings.reports_dir / f"decision_quality_{settings.run_date.isoformat()}.json"
+    target.write_text(json.dumps(report, indent=2) + "\n")
+    _say(f"decision quality on {report['run_date']} (scores: {', '.join(report['scored_by'])})")
+    for name, totals in report["policies"].items():
+        _say(
+            f"  {name:<13} {totals['n_offers']:>9,} offers  expected accepted "
+            f"{totals['expected_accepted']:>10,.1f} ({totals['accepted_vs_oracle']})  value "
+            f"{totals['expected_value']:>13,.0f} ({totals['value_vs_oracle']} of the oracle)"
+        )
+    _say(f"written to {target}")
+    return 0
+
+
 def _sizes(value: str) -> list[int]:
     return [_positive_int(item) for item in value.split(",") if item.strip()]
 
@@ -272,6 +455,51 @@ def cmd_bench(args: argparse.Namespace) -> int:
         keep=args.keep,
         progress=_say,
     )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from cmart.api import TOKEN_ENV, serve
+
+    settings = _settings(args)
+    auth = f"bearer token from ${TOKEN_ENV}" if os.environ.get(TOKEN_ENV) else "no token"
+    _say(f"serving {settings.published_dir} on http://{args.host}:{args.port} ({auth})")
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_offers(args: argparse.Namespace) -> int:
+    import json
+
+    from cmart.config import load_config
+    from cmart.offers import (
+        PublishedSnapshot,
+        SnapshotMissingError,
+        customer_offers,
+        format_offers,
+        is_valid_customer_id,
+        published_path,
+    )
+
+    settings = _settings(args)
+    if not is_valid_customer_id(args.customer_id):
+        print("cmart offers: customer id must be 1-64 letters, digits, '_' or '-'", file=sys.stderr)
+        return 2
+    channels = load_config(settings.config_dirs).channel_codes
+    if args.channel is not None and args.channel not in channels:
+        print(f"cmart offers: unknown channel {args.channel!r}; known: {channels}", file=sys.stderr)
+        return 2
+    try:
+        con, tables = PublishedSnapshot(published_path(settings.published_dir)).cursor()
+    except SnapshotMissingError as error:
+        print(f"cmart offers: {error} (run `cmart run` first)", file=sys.stderr)
+        return 2
+    with con:
+        answer = customer_offers(con, tables, args.customer_id, args.channel)
+    if answer is None:
+        print(f"cmart offers: unknown customer {args.customer_id!r}", file=sys.stderr)
+        return 1
+    _say(json.dumps(answer, indent=2) if args.json else format_offers(answer))
     return 0
 
 
@@ -332,6 +560,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(load)
     load.add_argument("--source", action="append", help="only this source (repeatable)")
+    load.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if a pipeline run holds the warehouse, wait this long for it (default: refuse)",
+    )
     load.set_defaults(func=cmd_load)
 
     run = sub.add_parser(
@@ -362,6 +597,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--log-level", default="INFO", help=argparse.SUPPRESS)
     demo.set_defaults(func=cmd_demo)
 
+    report = sub.add_parser(
+        "report",
+        help="write the HTML report of a run date from the published mart",
+        description="Write <data-dir>/reports/<run_date>/report.html: one self-contained page "
+        "(plotly.js inline) with the response funnel, rates by region and city, top and bottom "
+        "offers, lift with 95% intervals, the trend over days and the offer alerts.",
+    )
+    _common(report)
+    report.add_argument("--run-date", type=_date, default=None, help="run date (default today)")
+    report.set_defaults(func=cmd_report)
+
+    docs = sub.add_parser(
+        "docs",
+        help="generate the dbt docs site (every model and column) into <data-dir>/dbt/target",
+    )
+    _common(docs)
+    docs.add_argument("--wait", type=float, default=0.0, help="wait this long for a running run")
+    docs.set_defaults(func=cmd_docs)
+
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on these definitions")
     _common(ui)
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
@@ -375,6 +629,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="For each size: generate a world, run `cmart run` and bench/baseline.py on "
         "it in subprocesses, print per-stage times, ratios, peak memory and the difference "
         "between the two sides' channel files, then time an incremental day.",
+        epilog="Stages of ours come from the Dagster run's step events (load, dbt build, "
+        "export, publish, report when the job has it) and dbt's run_results.json (decide = "
+        "the decisioning models); the baseline times its own load/decide/export. The "
+        "incremental day lands one day of new contacts and their responses, then times the "
+        "next day's run as a share of the full one. Results: "
+        "<data-dir>/bench/customers_<N>/result.json and logs/. 1M customers takes tens of "
+        "minutes on 2 cores; see BENCHMARKS.md.",
     )
     _common(bench)
     bench.add_argument(
@@ -394,6 +655,57 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep", action="store_true", help="keep each size's data (default: results and logs)"
     )
     bench.set_defaults(func=cmd_bench)
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the sales screens' HTTP API (read-only on the published snapshot)",
+        description="GET /health, GET /customers/{id}, GET /customers/{id}/offers?channel=, "
+        "POST /responses (appends a landing file). Set $CMART_API_TOKEN to require a bearer "
+        "token.",
+    )
+    _common(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.set_defaults(func=cmd_serve)
+
+    offers = sub.add_parser(
+        "offers",
+        help="print a customer's current offers and suppression reasons (published snapshot)",
+    )
+    _common(offers)
+    offers.add_argument("customer_id", help="core customer id")
+    offers.add_argument("--channel", default=None, help="only this channel")
+    offers.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    offers.set_defaults(func=cmd_offers)
+
+    train = sub.add_parser(
+        "train",
+        help="train the propensity model on the warehouse's contacts and activate it",
+        description="Train a gradient-boosted propensity model on the labelled contacts of "
+        "int_propensity_features_assembled (time-based validation split), write "
+        "<data-dir>/models/<version>/ and make it the active version (docs/propensity.md).",
+    )
+    _common(train)
+    train.add_argument("--run-date", type=_date, default=None, help="business date (default today)")
+    train.add_argument(
+        "--no-activate", action="store_true", help="write the version without activating it"
+    )
+    train.add_argument("--wait", type=float, default=0.0, help="seconds to wait for the lock")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="decision quality of the run date's NBO lists against the planted truth",
+        description="Expected accepted offers and value of the NBO lists, of ranking by the "
+        "model and by the segment rate, each divided by an oracle's that knows the planted "
+        "probabilities (generated worlds only); writes <data-dir>/reports/.",
+    )
+    _common(evaluate)
+    evaluate.add_argument(
+        "--run-date", type=_date, default=None, help="business date (default today)"
+    )
+    evaluate.add_argument("--wait", type=float, default=0.0, help="seconds to wait for the lock")
+    evaluate.set_defaults(func=cmd_evaluate)
 
     audit = sub.add_parser("audit", help="audit commands")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")

@@ -16,7 +16,14 @@ from typing import Any, Literal, TypeVar
 import duckdb
 import pyarrow as pa
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 CONFIG_FILES = (
     "segments.csv",
@@ -25,6 +32,11 @@ CONFIG_FILES = (
     "response_types.csv",
     "settings.yml",
 )
+# Files a deployment may leave out: contact policies fall back to one unrestricted `default`
+# row, products without channel rules may use every channel of their offers, and a product
+# without a tier row keeps the tier of the `products` landing source.
+OPTIONAL_CONFIG_FILES = ("contact_policies.csv", "product_channels.csv", "product_tiers.csv")
+DEFAULT_POLICY = "default"
 CONTACT_FIELDS = ("email", "mobile_phone", "postal_address", "home_branch_id", "rep_id")
 
 
@@ -93,17 +105,122 @@ class ResponseType(_Row):
     funnel_step: int = Field(ge=0)
 
 
+class ContactPolicy(_Row):
+    """One row of contact_policies.csv: `default`, or a channel whose empty cells inherit it."""
+
+    channel_code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    max_contacts_7d: int | None = Field(default=None, ge=0)
+    max_contacts_30d: int | None = Field(default=None, ge=0)
+    decline_cooldown_days: int | None = Field(default=None, ge=0)
+    suppress_while_complaint_open: bool | None = None
+    min_days_between_same_product: int | None = Field(default=None, ge=0, le=365)
+
+    _none = field_validator(
+        "max_contacts_7d",
+        "max_contacts_30d",
+        "decline_cooldown_days",
+        "suppress_while_complaint_open",
+        "min_days_between_same_product",
+        mode="before",
+    )(_empty_to_none)
+
+
+class ResolvedContactPolicy(_Row):
+    """The policy one channel applies, after inheriting the `default` row (None = no cap)."""
+
+    channel_code: str
+    max_contacts_7d: int | None
+    max_contacts_30d: int | None
+    decline_cooldown_days: int
+    suppress_while_complaint_open: bool
+    min_days_between_same_product: int
+
+
+class ProductChannel(_Row):
+    product_id: str = Field(min_length=1)
+    channel_code: str = Field(min_length=1)
+    channel_order: int = Field(ge=1)
+
+
+class ProductTier(_Row):
+    product_id: str = Field(min_length=1)
+    tier: Literal["premium", "mass"]
+
+
 class DecisionSettings(_Row):
     top_n_offers: int = Field(default=3, ge=1, le=50)
     response_suppression_days: int = Field(default=30, ge=0)
     attribution_window_days: int = Field(default=30, ge=1)
     propensity_prior_contacts: int = Field(default=200, ge=0)
     default_control_rate: float = Field(default=0.1, ge=0, le=1)
+    # score = propensity ^ propensity_weight x value ^ value_weight - cost_weight x cost/contact
+    propensity_weight: float = Field(default=1.0, ge=0, le=10)
+    value_weight: float = Field(default=1.0, ge=0, le=10)
+    cost_weight: float = Field(default=0.0, ge=0)
+    separate_tiers: bool = True
+    capacity_fallback_channels: int = Field(default=2, ge=0, le=3)
+    eligibility_log_window_days: int = Field(default=30, ge=0, le=365)
+
+
+class PropensitySettings(_Row):
+    """The propensity model: training-set size, label window, split and boosting settings."""
+
+    max_training_rows: int = Field(default=500_000, ge=1_000)
+    label_days: int = Field(default=21, ge=1, le=365)
+    validation_days: int = Field(default=14, ge=1, le=365)
+    history_days: int = Field(default=90, ge=1, le=3650)
+    min_training_rows: int = Field(default=500, ge=10)
+    max_iter: int = Field(default=200, ge=10, le=5000)
+    learning_rate: float = Field(default=0.05, gt=0, le=1)
+    max_leaf_nodes: int = Field(default=15, ge=2, le=1024)
+    min_samples_leaf: int = Field(default=200, ge=1)
+    l2_regularization: float = Field(default=10.0, ge=0)
+    # activate a new version only when its validation AUC beats the segment-rate baseline's
+    activate_only_if_better: bool = False
 
 
 class QualitySettings(_Row):
     max_quarantine_share: float = Field(default=0.05, ge=0, le=1)
     min_rows_for_share_gate: int = Field(default=1000, ge=0)
+
+
+PII_MASKS = ("hash", "redact")
+DEFAULT_PII_COLUMNS: dict[str, str] = {
+    "national_id": "hash",
+    "first_name": "redact",
+    "last_name": "redact",
+    "full_name": "redact",
+    "birth_date": "redact",
+    "email": "hash",
+    "email_home": "hash",
+    "email_work": "hash",
+    "mobile_phone": "hash",
+    "home_address": "redact",
+    "work_address": "redact",
+    "postal_address": "redact",
+}
+
+
+class ReportingSettings(_Row):
+    """Low-performer alert rules, lift thresholds and the analysts' PII masking."""
+
+    alert_min_contacts: int = Field(default=500, ge=1)
+    alert_warning_rate_ratio: float = Field(default=0.5, gt=0, le=1)
+    alert_critical_rate_ratio: float = Field(default=0.25, ge=0, le=1)
+    alert_on_negative_lift: bool = True
+    lift_min_contacts: int = Field(default=100, ge=1)
+    pii_columns: dict[str, Literal["hash", "redact"]] = Field(
+        default_factory=lambda: dict(DEFAULT_PII_COLUMNS)
+    )
+
+    @model_validator(mode="after")
+    def _critical_below_warning(self) -> ReportingSettings:
+        if self.alert_critical_rate_ratio > self.alert_warning_rate_ratio:
+            raise ValueError(
+                f"alert_critical_rate_ratio ({self.alert_critical_rate_ratio}) must not exceed "
+                f"alert_warning_rate_ratio ({self.alert_warning_rate_ratio})"
+            )
+        return self
 
 
 class CampaignConfig(BaseModel):
@@ -119,6 +236,35 @@ class CampaignConfig(BaseModel):
     quality: QualitySettings
     version: str
     files: dict[str, str]  # file name -> path actually used
+    contact_policies: list[ContactPolicy] = Field(
+        default_factory=lambda: [ContactPolicy(channel_code=DEFAULT_POLICY)]
+    )
+    product_channels: list[ProductChannel] = Field(default_factory=list)
+    product_tiers: list[ProductTier] = Field(default_factory=list)
+    reporting: ReportingSettings = Field(default_factory=ReportingSettings)
+    propensity: PropensitySettings = Field(default_factory=PropensitySettings)
+
+    def contact_policy(self, code: str) -> ResolvedContactPolicy:
+        """The contact policy of channel ``code``: its row, empty cells from `default`."""
+        by_code = {policy.channel_code: policy for policy in self.contact_policies}
+        base = by_code.get(DEFAULT_POLICY, ContactPolicy(channel_code=DEFAULT_POLICY))
+        own = by_code.get(code, base)
+
+        def pick(name: str) -> Any:
+            value = getattr(own, name)
+            return getattr(base, name) if value is None else value
+
+        cooldown = pick("decline_cooldown_days")
+        suppress = pick("suppress_while_complaint_open")
+        min_days = pick("min_days_between_same_product")
+        return ResolvedContactPolicy(
+            channel_code=code,
+            max_contacts_7d=pick("max_contacts_7d"),
+            max_contacts_30d=pick("max_contacts_30d"),
+            decline_cooldown_days=0 if cooldown is None else cooldown,
+            suppress_while_complaint_open=True if suppress is None else suppress,
+            min_days_between_same_product=0 if min_days is None else min_days,
+        )
 
     @property
     def channel_codes(self) -> list[str]:
@@ -144,6 +290,11 @@ def _resolve_files(config_dirs: Sequence[Path]) -> dict[str, Path]:
         if name not in resolved:
             searched = ", ".join(str(d) for d in config_dirs)
             raise ConfigError(f"configuration file {name} not found (searched: {searched})")
+    for name in OPTIONAL_CONFIG_FILES:
+        for directory in config_dirs:
+            candidate = Path(directory) / name
+            if candidate.is_file():
+                resolved[name] = candidate
     return resolved
 
 
@@ -156,7 +307,7 @@ def _format_error(path: Path, row: int | None, error: ValidationError) -> str:
     return f"{where}: " + "; ".join(problems)
 
 
-def _read_csv_rows(path: Path, model: type[RowT]) -> list[RowT]:
+def _read_csv_rows(path: Path, model: type[RowT], allow_empty: bool = False) -> list[RowT]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         expected = set(model.model_fields)
@@ -179,7 +330,7 @@ def _read_csv_rows(path: Path, model: type[RowT]) -> list[RowT]:
                 rows.append(model.model_validate(cleaned))
             except ValidationError as error:
                 raise ConfigError(_format_error(path, line_number, error)) from error
-    if not rows:
+    if not rows and not allow_empty:
         raise ConfigError(f"{path}: the file has no rows")
     return rows
 
@@ -187,6 +338,8 @@ def _read_csv_rows(path: Path, model: type[RowT]) -> list[RowT]:
 _SETTINGS_SECTIONS: dict[str, type[_Row]] = {
     "decisioning": DecisionSettings,
     "quality": QualitySettings,
+    "reporting": ReportingSettings,
+    "propensity": PropensitySettings,
 }
 
 
@@ -235,6 +388,59 @@ def _check_references(files: dict[str, Path], config: dict[str, Any]) -> None:
             )
 
 
+def _read_optional(files: dict[str, Path], name: str, model: type[RowT]) -> list[RowT]:
+    return _read_csv_rows(files[name], model, allow_empty=True) if name in files else []
+
+
+def _row_error(files: dict[str, Path], name: str, index: int, field: str, problem: str) -> str:
+    return f"{files[name]}, row {index}: field '{field}': {problem}"
+
+
+def _check_policies(files: dict[str, Path], config: dict[str, Any]) -> None:
+    """Contact policies, channel rules and tiers must name known channels and make sense."""
+    channel_codes = {channel.channel_code for channel in config["channels"]}
+    if "contact_policies.csv" in files:
+        policies: list[ContactPolicy] = config["contact_policies"]
+        name = "contact_policies.csv"
+        _unique(files[name], policies, ["channel_code"])
+        if DEFAULT_POLICY not in {policy.channel_code for policy in policies}:
+            raise ConfigError(
+                f"{files[name]}: no '{DEFAULT_POLICY}' row; add one (channel_code "
+                f"'{DEFAULT_POLICY}') that every channel without its own row follows"
+            )
+        for index, policy in enumerate(policies, start=2):
+            if policy.channel_code not in channel_codes | {DEFAULT_POLICY}:
+                problem = (
+                    f"unknown channel {policy.channel_code!r}; use '{DEFAULT_POLICY}' or one "
+                    f"of channels.csv: {sorted(channel_codes)}"
+                )
+                raise ConfigError(_row_error(files, name, index, "channel_code", problem))
+            if (
+                policy.max_contacts_7d is not None
+                and policy.max_contacts_30d is not None
+                and policy.max_contacts_7d > policy.max_contacts_30d
+            ):
+                problem = (
+                    f"{policy.max_contacts_7d} is greater than max_contacts_30d "
+                    f"{policy.max_contacts_30d} (7 days are part of the 30)"
+                )
+                raise ConfigError(_row_error(files, name, index, "max_contacts_7d", problem))
+    if "product_channels.csv" in files:
+        name = "product_channels.csv"
+        rules: list[ProductChannel] = config["product_channels"]
+        _unique(files[name], rules, ["product_id", "channel_code"])
+        _unique(files[name], rules, ["product_id", "channel_order"])
+        for index, rule in enumerate(rules, start=2):
+            if rule.channel_code not in channel_codes:
+                problem = (
+                    f"unknown channel {rule.channel_code!r}; defined in channels.csv: "
+                    f"{sorted(channel_codes)}"
+                )
+                raise ConfigError(_row_error(files, name, index, "channel_code", problem))
+    if "product_tiers.csv" in files:
+        _unique(files["product_tiers.csv"], config["product_tiers"], ["product_id"])
+
+
 def config_version(files: dict[str, Path]) -> str:
     """A short, stable hash of the configuration files' names and contents."""
     digest = hashlib.sha256()
@@ -255,13 +461,18 @@ def load_config(config_dirs: Sequence[Path]) -> CampaignConfig:
         "channels": _read_csv_rows(files["channels.csv"], Channel),
         "response_types": _read_csv_rows(files["response_types.csv"], ResponseType),
         **_read_settings(files["settings.yml"]),
+        "product_channels": _read_optional(files, "product_channels.csv", ProductChannel),
+        "product_tiers": _read_optional(files, "product_tiers.csv", ProductTier),
     }
+    if "contact_policies.csv" in files:
+        parsed["contact_policies"] = _read_csv_rows(files["contact_policies.csv"], ContactPolicy)
     _unique(files["segments.csv"], parsed["segments"], ["segment_code"])
     _unique(files["segments.csv"], parsed["segments"], ["priority"])
     _unique(files["product_paths.csv"], parsed["product_paths"], ["segment_code", "product_id"])
     _unique(files["channels.csv"], parsed["channels"], ["channel_code"])
     _unique(files["response_types.csv"], parsed["response_types"], ["response_type"])
     _check_references(files, parsed)
+    _check_policies(files, parsed)
     return CampaignConfig(
         **parsed,
         version=config_version(files),
@@ -320,6 +531,43 @@ CONFIG_TABLE_SCHEMAS: dict[str, pa.Schema] = {
             ("attribution_window_days", pa.int32()),
             ("propensity_prior_contacts", pa.int32()),
             ("default_control_rate", pa.float64()),
+            ("propensity_weight", pa.float64()),
+            ("value_weight", pa.float64()),
+            ("cost_weight", pa.float64()),
+            ("separate_tiers", pa.bool_()),
+            ("capacity_fallback_channels", pa.int32()),
+            ("eligibility_log_window_days", pa.int32()),
+        ]
+    ),
+    "contact_policies": pa.schema(
+        [
+            ("channel_code", pa.string()),
+            ("max_contacts_7d", pa.int32()),
+            ("max_contacts_30d", pa.int32()),
+            ("decline_cooldown_days", pa.int32()),
+            ("suppress_while_complaint_open", pa.bool_()),
+            ("min_days_between_same_product", pa.int32()),
+        ]
+    ),
+    "product_channels": pa.schema(
+        [("product_id", pa.string()), ("channel_code", pa.string()), ("channel_order", pa.int32())]
+    ),
+    "product_tiers": pa.schema([("product_id", pa.string()), ("tier", pa.string())]),
+    "propensity_settings": pa.schema(
+        [
+            ("max_training_rows", pa.int64()),
+            ("label_days", pa.int32()),
+            ("validation_days", pa.int32()),
+            ("history_days", pa.int32()),
+        ]
+    ),
+    "reporting_settings": pa.schema(
+        [
+            ("alert_min_contacts", pa.int32()),
+            ("alert_warning_rate_ratio", pa.float64()),
+            ("alert_critical_rate_ratio", pa.float64()),
+            ("alert_on_negative_lift", pa.bool_()),
+            ("lift_min_contacts", pa.int32()),
         ]
     ),
 }
@@ -333,6 +581,12 @@ def config_tables(config: CampaignConfig) -> dict[str, pa.Table]:
         "channels": config.channels,
         "response_types": config.response_types,
         "decision_settings": [config.decisioning],
+        # one resolved row per channel: the `default` row's values where the channel has none
+        "contact_policies": [config.contact_policy(code) for code in config.channel_codes],
+        "product_channels": config.product_channels,
+        "product_tiers": config.product_tiers,
+        "reporting_settings": [config.reporting],
+        "propensity_settings": [config.propensity],
     }
     return {
         name: _rows_table(rows, CONFIG_TABLE_SCHEMAS[name]) for name, rows in rows_by_table.items()

@@ -3,6 +3,10 @@
 `data/exports/<channel>/<run_date>/` holds `offers.csv`, `offers.parquet` and `_manifest.json`
 (CONTRACTS.md "Channel exports"). The folder is built under a temporary name and swapped into
 place, so a channel sees the previous complete folder or the new complete one, never a mix.
+
+The same writer produces the sales force's list (`exports/sales_force/<run_date>/`), and the
+day's contact history goes to the outbox for the next day's run (see "contact history
+write-back" below).
 """
 
 from __future__ import annotations
@@ -106,6 +110,49 @@ def publish_folder(staged: Path, target: Path) -> None:
     shutil.rmtree(retired)
 
 
+def remove_stale_temporaries(target: Path) -> None:
+    """Delete the `.<name>.tmp-*` / `.<name>.old-*` folders a killed writer left next to
+    ``target``: only the pipeline writes here, one run at a time (the warehouse lock)."""
+    for stale in target.parent.glob(f".{target.name}.*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
+def write_list_folder(
+    table: pa.Table,
+    target: Path,
+    *,
+    stem: str,
+    manifest: dict[str, object],
+) -> dict[str, str]:
+    """Write `<stem>.csv`, `<stem>.parquet` and `_manifest.json` into a temporary folder next
+    to ``target`` and swap it into place; returns the sha256 of each list file."""
+    remove_stale_temporaries(target)
+    staged = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    staged.mkdir(parents=True)
+    try:
+        safe = neutralise_formulas(table)
+        pacsv.write_csv(safe, staged / f"{stem}.csv")
+        pq.write_table(table, staged / f"{stem}.parquet", compression="zstd")
+        names = (f"{stem}.csv", f"{stem}.parquet")
+        files = {name: _sha256(staged / name) for name in names}
+        document = {
+            **manifest,
+            "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "row_count": table.num_rows,
+            "columns": table.schema.names,
+            "files": files,
+        }
+        (staged / "_manifest.json").write_text(json.dumps(document, indent=2) + "\n")
+        publish_folder(staged, target)
+    finally:
+        if staged.exists():
+            shutil.rmtree(staged)
+    return files
+
+
 def write_channel_export(
     table: pa.Table,
     channel: str,
@@ -116,28 +163,13 @@ def write_channel_export(
     config_version: str,
 ) -> ChannelExport:
     target = exports_dir / channel / run_date.isoformat()
-    staged = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
-    staged.mkdir(parents=True)
-    try:
-        safe = neutralise_formulas(table)
-        pacsv.write_csv(safe, staged / "offers.csv")
-        pq.write_table(table, staged / "offers.parquet", compression="zstd")
-        files = {name: _sha256(staged / name) for name in ("offers.csv", "offers.parquet")}
-        manifest = {
-            "channel": channel,
-            "run_date": run_date.isoformat(),
-            "run_id": run_id,
-            "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "row_count": table.num_rows,
-            "columns": table.schema.names,
-            "files": files,
-            "config_version": config_version,
-        }
-        (staged / "_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        publish_folder(staged, target)
-    finally:
-        if staged.exists():
-            shutil.rmtree(staged)
+    manifest: dict[str, object] = {
+        "channel": channel,
+        "run_date": run_date.isoformat(),
+        "run_id": run_id,
+        "config_version": config_version,
+    }
+    files = write_list_folder(table, target, stem="offers", manifest=manifest)
     return ChannelExport(channel=channel, folder=target, rows=table.num_rows, files=files)
 
 
@@ -165,3 +197,188 @@ def export_channels(
         )
         for code, table in tables.items()
     ]
+
+
+# --- contact history write-back ----------------------------------------------------------------
+#
+# Every nbo row of the day (control group included, with is_control = true) becomes a row of the
+# `contacts` landing source (CONTRACTS.md), so that the next run's contact policies, propensities
+# and reports see what was sent. The file is written to the outbox first and delivered to
+# `landing/contacts/` by the first run of a LATER day: a re-run of the same day must decide on
+# the same history (byte-identical lists), not on the contacts its own first run produced.
+# contact_id is a hash of (run date, customer, offer, channel): a re-run writes the same ids,
+# and staging's dedupe by key keeps one row per contact even if a day's file is delivered twice.
+
+CONTACT_HISTORY_SOURCE = "contacts"
+CONTACT_HISTORY_PREFIX = "nbo_"
+
+
+@dataclass(frozen=True)
+class ContactHistoryFile:
+    path: Path
+    rows: int
+    control_rows: int
+    sha256: str
+    changed: bool  # False when an identical file was already there (left untouched)
+
+
+def contact_history_name(run_date: dt.date) -> str:
+    return f"{CONTACT_HISTORY_PREFIX}{run_date.isoformat()}.parquet"
+
+
+def is_contact_history_file(path: Path) -> bool:
+    """A write-back file of the pipeline itself (the landing sensor ignores these)."""
+    return path.parent.name == CONTACT_HISTORY_SOURCE and path.name.startswith(
+        CONTACT_HISTORY_PREFIX
+    )
+
+
+def contact_history_table(
+    con: duckdb.DuckDBPyConnection,
+    config: CampaignConfig,
+    run_date: dt.date,
+    channels: list[str],
+) -> pa.Table:
+    """The day's contacts on ``channels`` in the `contacts` landing format, control group
+    included, in a stable order. A contact through a channel whose list carries the rep (or
+    the branch) is attributed to them."""
+    with_rep = [c.channel_code for c in config.channels if "rep_id" in c.contact_fields]
+    with_branch = [c.channel_code for c in config.channels if "home_branch_id" in c.contact_fields]
+    query = f"""
+        select
+            'nbo_' || substr(
+                sha256(cast(run_date as varchar) || '|' || customer_id || '|' || offer_id
+                    || '|' || channel),
+                1, 24
+            ) as contact_id,
+            customer_id,
+            offer_id,
+            channel,
+            cast(run_date as timestamp) as contacted_at,
+            cell,
+            is_control,
+            case when list_contains(?::varchar[], channel) then rep_id end as rep_id,
+            case when list_contains(?::varchar[], channel) then home_branch_id end as branch_id
+        from {NBO_RELATION}
+        where run_date = ? and list_contains(?::varchar[], channel)
+        order by customer_id, rank, offer_id
+    """
+    params = [with_rep, with_branch, run_date, channels]
+    return con.sql(query, params=params).to_arrow_table()
+
+
+def _replace_if_changed(source: Path, target: Path) -> bool:
+    """Atomically put ``source``'s bytes at ``target`` (via a dot-named temporary file that the
+    loader ignores); an identical target is left untouched (its mtime too). True if written."""
+    if target.exists() and _sha256(target) == _sha256(source):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        shutil.copyfile(source, staged)
+        os.replace(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
+    return True
+
+
+def exported_channels(exports_dir: Path, config: CampaignConfig, run_date: dt.date) -> list[str]:
+    """The configured channels whose list for ``run_date`` has been written."""
+    day = run_date.isoformat()
+    return [
+        code
+        for code in config.channel_codes
+        if (exports_dir / code / day / "_manifest.json").exists()
+    ]
+
+
+def write_contact_history(
+    warehouse_path: Path,
+    outbox_dir: Path,
+    exports_dir: Path,
+    config: CampaignConfig,
+    run_date: dt.date,
+) -> ContactHistoryFile:
+    """Write the day's contact history (the channels whose list was written) to
+    ``<outbox>/contacts/nbo_<run_date>.parquet``."""
+    channels = exported_channels(exports_dir, config, run_date)
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        table = contact_history_table(con, config, run_date, channels)
+    target = outbox_dir / CONTACT_HISTORY_SOURCE / contact_history_name(run_date)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(f".{target.name}.new-{uuid.uuid4().hex[:8]}")
+    try:
+        pq.write_table(table, staged, compression="zstd")
+        changed = _replace_if_changed(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
+    control = int(pc.sum(table.column("is_control")).as_py() or 0) if table.num_rows else 0
+    return ContactHistoryFile(
+        path=target,
+        rows=table.num_rows,
+        control_rows=control,
+        sha256=_sha256(target),
+        changed=changed,
+    )
+
+
+def deliver_contact_history(outbox_dir: Path, landing_dir: Path, run_date: dt.date) -> list[Path]:
+    """Copy the write-back files of days before ``run_date`` into ``landing/contacts/``
+    (atomically; identical files are left alone, so the loader's checksum skips them).
+    Returns the landing files written."""
+    folder = outbox_dir / CONTACT_HISTORY_SOURCE
+    delivered: list[Path] = []
+    if not folder.is_dir():
+        return delivered
+    for path in sorted(folder.glob(f"{CONTACT_HISTORY_PREFIX}*.parquet")):
+        day = path.name.removeprefix(CONTACT_HISTORY_PREFIX).removesuffix(".parquet")
+        try:
+            file_date = dt.date.fromisoformat(day)
+        except ValueError:
+            continue
+        target = landing_dir / CONTACT_HISTORY_SOURCE / path.name
+        if file_date < run_date and _replace_if_changed(path, target):
+            delivered.append(target)
+    return delivered
+
+
+# --- sales-force list ---------------------------------------------------------------------------
+
+SALES_FORCE_FOLDER = "sales_force"
+SALES_FORCE_STEM = "sales_force_list"
+SALES_FORCE_RELATION = "decisioning.sales_force_list"
+
+
+def sales_force_table(con: duckdb.DuckDBPyConnection, run_date: dt.date) -> pa.Table:
+    """The day's sales-force list (every column of the mart), by branch, rep, customer, rank."""
+    query = f"""
+        select * exclude (sales_force_list_sk)
+        from {SALES_FORCE_RELATION}
+        where run_date = ?
+        order by branch_id, rep_id nulls last, customer_id, rank
+    """
+    return con.sql(query, params=[run_date]).to_arrow_table()
+
+
+def export_sales_force(
+    warehouse_path: Path,
+    exports_dir: Path,
+    run_date: dt.date,
+    *,
+    run_id: str,
+    config_version: str,
+) -> ChannelExport:
+    """Write `exports/sales_force/<run_date>/` (sales_force_list.csv/.parquet + manifest)."""
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        table = sales_force_table(con, run_date)
+    target = exports_dir / SALES_FORCE_FOLDER / run_date.isoformat()
+    manifest: dict[str, object] = {
+        "list": SALES_FORCE_FOLDER,
+        "run_date": run_date.isoformat(),
+        "run_id": run_id,
+        "config_version": config_version,
+    }
+    files = write_list_folder(table, target, stem=SALES_FORCE_STEM, manifest=manifest)
+    return ChannelExport(
+        channel=SALES_FORCE_FOLDER, folder=target, rows=table.num_rows, files=files
+    )

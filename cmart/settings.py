@@ -67,6 +67,11 @@ class Settings:
         return self.data_dir / "reports"
 
     @property
+    def models_dir(self) -> Path:
+        """Propensity model versions (<version>/) and the active pointer (active.json)."""
+        return self.data_dir / "models"
+
+    @property
     def config_override_dir(self) -> Path:
         return self.data_dir / "config"
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -141,6 +142,9 @@ class FileReader:
 def read_error_message(file: LandingFile, error: BaseException) -> str:
     kind = {".parquet": "Parquet", ".jsonl": "JSON lines"}.get(file.extension or "", "CSV")
     detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    # pyarrow quotes the offending row ("Expected 18 columns, got 17: <the row>"): it holds
+    # personal data, and this message goes to the console, the manifest and Dagster's logs.
+    detail = re.sub(r"(got \d+): .*", r"\1 (row text withheld)", detail)
     return (
         f"{file.relative}: cannot be read as {kind} ({detail}). The file is corrupt, truncated or "
         "not UTF-8: export it again and land the new file."

@@ -26,6 +26,7 @@ class PipelineRun:
     settings: Settings
     run_id: str
     success: bool
+    log_text: str = ""  # every entry of the run's event log (messages, metadata), as text
 
 
 def _isolated_settings(data_dir: Path) -> Settings:
@@ -55,8 +56,13 @@ def daily_run(small_world: Settings) -> PipelineRun:
     from pipelines.assemble import build_definitions
 
     defs = build_definitions(small_world)
+    instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def("daily").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=instance,
+        partition_key=RUN_DATE.isoformat(),
         raise_on_error=False,
     )
-    return PipelineRun(settings=small_world, run_id=result.run_id, success=result.success)
+    log_text = "\n".join(repr(entry) for entry in instance.all_logs(result.run_id))
+    return PipelineRun(
+        settings=small_world, run_id=result.run_id, success=result.success, log_text=log_text
+    )

@@ -20,6 +20,7 @@ from cmart.generate.worldconfig import WorldConfig
 
 CATEGORIES = ("credit", "card", "deposit", "insurance", "investment", "other")
 FULFILMENT = {"card": "credit_limit_increase", "deposit": "tariff_change"}
+LOW_PERFORMER_MULTIPLIER = 0.25  # the planted low performer's effect on its treated hard rate
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,6 +96,9 @@ class Offers:
     has_b: np.ndarray  # bool: cells A|B
     b_multiplier: np.ndarray  # planted effect of cell B on the hard-response rate
     fulfilment: tuple[str | None, ...]
+    # planted effect of the offer itself (its creative) on the hard-response rate of treated
+    # contacts: 1.0 except for the one planted low performer
+    hard_multiplier: np.ndarray
 
     @property
     def count(self) -> int:
@@ -195,7 +199,23 @@ def make_offers(
         has_b=has_b,
         b_multiplier=b_multiplier,
         fulfilment=fulfilment,
+        hard_multiplier=_low_performer(campaigns.active_at_end[campaign], has_b, valid_from),
     )
+
+
+def _low_performer(active: np.ndarray, has_b: np.ndarray, valid_from: np.ndarray) -> np.ndarray:
+    """The planted low performer, chosen without drawing random numbers (the other outputs stay
+    as they were): the single-cell offer of a running campaign that has been valid the longest,
+    so that it has the most contacts. Its treated contacts accept at LOW_PERFORMER_MULTIPLIER
+    times the planted rate, below its own control group's organic rate."""
+    multiplier = np.ones(len(active))
+    candidates = np.flatnonzero(active & ~has_b)
+    if len(candidates) == 0:
+        candidates = np.flatnonzero(active)
+    if len(candidates):
+        chosen = candidates[np.argmin(valid_from[candidates])]  # first of ties
+        multiplier[chosen] = LOW_PERFORMER_MULTIPLIER
+    return multiplier
 
 
 def offers_table(
@@ -230,6 +250,8 @@ def offer_truth_table(offers: Offers, campaigns: Campaigns, products: Products) 
             "category": pa.array([products.category_of(p) for p in offers.product], pa.string()),
             "cells": pa.array(["A|B" if b else "A" for b in offers.has_b], pa.string()),
             "cell_b_multiplier": pa.array(offers.b_multiplier, pa.float64()),
+            "hard_rate_multiplier": pa.array(offers.hard_multiplier, pa.float64()),
+            "is_low_performer": pa.array(offers.hard_multiplier < 1.0),
             "control_rate": pa.array(offers.control_rate, pa.float64()),
             "valid_from": dates(offers.valid_from_day),
             "valid_to": dates(offers.valid_to_day),

@@ -216,7 +216,8 @@ def contacts_in(contacts: Contacts, customers: Customers, offers: Offers) -> Con
         segment=customers.segment[contacts.customer],
         product=offers.product[contacts.offer],
         channel=contacts.channel,
-        cell_multiplier=np.where(contacts.cell_b, offers.b_multiplier[contacts.offer], 1.0),
+        cell_multiplier=np.where(contacts.cell_b, offers.b_multiplier[contacts.offer], 1.0)
+        * offers.hard_multiplier[contacts.offer],
         is_control=contacts.is_control,
         contacted_s=contacts.contacted_s,
     )

@@ -171,7 +171,12 @@ def _load_truth(truth_dir: Path) -> tuple[Planted, pa.Table, pa.Table]:
         convert_options=pa_csv.ConvertOptions(
             column_types={"offer_id": pa.string(), "product_id": pa.string()}
         ),
-    ).select(["offer_id", "product_id", "cell_b_multiplier"])
+    )
+    if "hard_rate_multiplier" not in offers.column_names:  # truth written before it existed
+        offers = offers.append_column(
+            "hard_rate_multiplier", pa.array(np.ones(offers.num_rows), pa.float64())
+        )
+    offers = offers.select(["offer_id", "product_id", "cell_b_multiplier", "hard_rate_multiplier"])
     return plant, customers, offers
 
 
@@ -215,7 +220,8 @@ def generate_responses(
         segment=segment_of_customer[customer[rows]],
         product=product_of_offer[offer[rows]],
         channel=channel[rows],
-        cell_multiplier=np.where(is_b, multiplier, 1.0),
+        cell_multiplier=np.where(is_b, multiplier, 1.0)
+        * offers.column("hard_rate_multiplier").to_numpy()[offer[rows]],
         is_control=chosen.column("is_control").to_numpy(zero_copy_only=False).astype(bool),
         contacted_s=contacted[rows],
     )

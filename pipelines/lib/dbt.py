@@ -30,6 +30,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     return {
         "CMART_WAREHOUSE_PATH": str(settings.warehouse_path),
         "CMART_DATA_DIR": str(settings.data_dir),
+        # propensity_scores (a dbt Python model) scores with the active model found here
+        "CMART_MODELS_DIR": str(settings.models_dir),
         "DBT_LOG_PATH": str(settings.dbt_log_dir),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }

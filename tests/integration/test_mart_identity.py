@@ -1,5 +1,6 @@
-"""Identity resolution against the generator's planted truth (truth/identity_matches.csv):
-on clean data every planted match is found, by the planted rule, and nothing else."""
+"""Identity resolution against the generator's planted truth (truth/identity_matches.csv) on
+the session's 2%-dirty world: a match is found by the planted rule or, when dirt destroyed the
+evidence (a quarantined CRM or customer row, a corrupted key), not at all — never a wrong one."""
 
 from __future__ import annotations
 
@@ -39,9 +40,14 @@ def _compare(settings) -> list[tuple]:
 def test_identity_resolution_finds_every_planted_match_by_its_rule(daily_run):
     assert daily_run.success
     outcome = _compare(daily_run.settings)
-    wrong = [row for row in outcome if row[0] != row[1] or not row[2]]
+    unmatched = (None, "none")
+    wrong = [row for row in outcome if row[1] not in unmatched and (row[0] != row[1] or not row[2])]
     assert wrong == []
-    rules = {planted for planted, _, _, _ in outcome}
+    planted = sum(n for rule, _, _, n in outcome if rule not in unmatched)
+    found = sum(n for rule, resolved, same, n in outcome if rule == resolved != "none" and same)
+    assert planted > 0
+    assert found >= 0.95 * planted, outcome  # dirt (2%) may only lose a few matches
+    rules = {planted_rule for planted_rule, _, _, _ in outcome}
     assert rules == {"national_id", "email", "phone", "none"}
 
 

@@ -16,8 +16,8 @@ QUERY_DIR = REPO_ROOT / "docs" / "queries"
 QUERIES = sorted(QUERY_DIR.glob("*.sql"))
 
 
-def test_there_are_at_least_five_example_queries():
-    assert len(QUERIES) >= 5
+def test_there_are_at_least_ten_example_queries():
+    assert len(QUERIES) >= 10
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[path.stem for path in QUERIES])
@@ -42,3 +42,14 @@ def test_last_campaign_hard_response_rates_are_rates(daily_run):
     assert sum(n_treated for n_treated, _, _ in rows) > 0
     assert all(0 <= hard <= treated for treated, hard, _ in rows)
     assert all(rate is None or 0 <= rate <= 1 for _, _, rate in rows)
+
+
+def test_offers_to_act_on_today_lists_the_planted_low_performer_first(daily_run):
+    truth = (daily_run.settings.truth_dir / "offer_truth.csv").read_text().splitlines()
+    low = [line.split(",")[0].strip('"') for line in truth if ",true," in line]
+    query = QUERY_DIR / "offers_to_act_on_today.sql"
+    published = daily_run.settings.published_dir / PUBLISHED_FILE
+    with duckdb.connect(str(published), read_only=True) as con:
+        rows = con.execute(f"select severity, offer_id from ({query.read_text()})").fetchall()
+    assert len(low) == 1 and ("critical", low[0]) in rows
+    assert rows[0][0] == "critical"

@@ -12,7 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from cmart.config import load_config
-from cmart.exports import export_channels, neutralise_formulas
+from cmart.exports import (
+    deliver_contact_history,
+    export_channels,
+    is_contact_history_file,
+    neutralise_formulas,
+    write_contact_history,
+)
 from cmart.settings import DEFAULT_CONFIG_DIR
 
 RUN_DATE = dt.date(2026, 11, 29)
@@ -97,3 +103,53 @@ def test_rerun_replaces_folder_with_byte_identical_lists(warehouse, tmp_path):
     assert first[0].files == second[0].files
     siblings = sorted(p.name for p in (tmp_path / "exports" / "sms").iterdir())
     assert siblings == ["2026-11-29"]  # no temporary or retired folders left behind
+
+
+def _write_back(warehouse: Path, tmp_path: Path):
+    config = load_config([DEFAULT_CONFIG_DIR])
+    return write_contact_history(
+        warehouse, tmp_path / "outbox", tmp_path / "exports", config, RUN_DATE
+    )
+
+
+def test_contact_history_records_exported_rows_and_control_group_with_stable_ids(
+    warehouse, tmp_path
+):
+    _export(warehouse, tmp_path / "exports", ["sms", "email"])
+    written = _write_back(warehouse, tmp_path)
+    assert written.path == tmp_path / "outbox" / "contacts" / "nbo_2026-11-29.parquet"
+    table = pq.read_table(written.path)
+    assert table.column_names == [
+        "contact_id", "customer_id", "offer_id", "channel", "contacted_at", "cell",
+        "is_control", "rep_id", "branch_id",
+    ]  # fmt: skip
+    rows = {row["customer_id"]: row for row in table.to_pylist()}
+    assert set(rows) == {"C1", "C2", "C3"}  # C4 is another day
+    assert rows["C2"]["is_control"] is True  # not in the sms list, but a contact
+    assert rows["C1"]["contacted_at"] == dt.datetime(2026, 11, 29)
+    assert rows["C1"]["rep_id"] is None  # sms lists carry no rep
+    assert (written.rows, written.control_rows, written.changed) == (3, 1, True)
+    assert len(set(table.column("contact_id").to_pylist())) == 3
+
+    again = _write_back(warehouse, tmp_path)
+    assert again.changed is False and again.sha256 == written.sha256
+
+
+def test_contact_history_leaves_out_channels_whose_list_was_not_written(warehouse, tmp_path):
+    _export(warehouse, tmp_path / "exports", ["email"])
+    table = pq.read_table(_write_back(warehouse, tmp_path).path)
+    assert table.column("channel").to_pylist() == ["email"]
+
+
+def test_write_back_reaches_landing_only_on_a_later_day_and_only_once(warehouse, tmp_path):
+    _export(warehouse, tmp_path / "exports", ["sms"])
+    written = _write_back(warehouse, tmp_path)
+    landing = tmp_path / "landing"
+    assert deliver_contact_history(tmp_path / "outbox", landing, RUN_DATE) == []
+    delivered = deliver_contact_history(tmp_path / "outbox", landing, RUN_DATE.replace(day=30))
+    assert delivered == [landing / "contacts" / written.path.name]
+    assert delivered[0].read_bytes() == written.path.read_bytes()
+    assert is_contact_history_file(delivered[0])
+    mtime = delivered[0].stat().st_mtime_ns
+    assert deliver_contact_history(tmp_path / "outbox", landing, RUN_DATE.replace(day=30)) == []
+    assert delivered[0].stat().st_mtime_ns == mtime  # untouched: the loader skips it by sha256

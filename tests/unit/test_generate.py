@@ -412,10 +412,19 @@ def test_control_groups_convert_less_than_treated_customers(
     assert mixed == 0
 
 
-def test_planted_lift_is_positive_for_every_offer_and_channel(
-    con: duckdb.DuckDBPyConnection,
+def test_planted_lift_is_positive_for_every_offer_and_channel_but_the_low_performer(
+    con: duckdb.DuckDBPyConnection, world: tuple[Settings, GenerateReport, list[str]]
 ) -> None:
-    assert _one(con, "select min(true_lift), count(*) from lift")[0] > 0
+    offers = pa_csv.read_csv(world[0].truth_dir / "offer_truth.csv").to_pylist()
+    low = [o["offer_id"] for o in offers if o["is_low_performer"]]
+    assert len(low) == 1  # one planted low performer, below its own control group
+    assert all(o["hard_rate_multiplier"] == 1.0 for o in offers if o["offer_id"] not in low)
+    good, bad = con.execute(
+        "select min(true_lift) filter (where offer_id <> $low), "
+        "max(true_lift) filter (where offer_id = $low) from lift",
+        {"low": low[0]},
+    ).fetchall()[0]
+    assert good > 0 and bad < 0
 
 
 def test_best_offer_and_best_channel_differ_by_segment(con: duckdb.DuckDBPyConnection) -> None:

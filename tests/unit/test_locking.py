@@ -63,3 +63,23 @@ def test_cmart_run_refuses_while_another_run_holds_the_warehouse(tmp_path, capsy
     assert code == 2
     error = capsys.readouterr().err
     assert "busy" in error and "dagster run abc" in error and "--wait" in error
+
+
+def test_cmart_load_refuses_while_a_run_holds_the_warehouse(tmp_path, capsys):
+    data_dir = tmp_path / "data"
+    with warehouse_lock(data_dir / "warehouse", what="dagster run abc"):
+        code = main(["load", "--data-dir", str(data_dir)])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "busy" in error and "dagster run abc" in error
+    assert not (data_dir / "warehouse" / "campaign_mart.duckdb").exists()  # nothing written
+
+
+def test_republish_refuses_while_a_run_holds_the_warehouse(tmp_path, capsys):
+    from cmart.republish import main as republish
+
+    data_dir = tmp_path / "data"
+    with warehouse_lock(data_dir / "warehouse", what="dagster run abc"):
+        code = republish(["--data-dir", str(data_dir), "--run-date", "2026-11-29"])
+    assert code == 2
+    assert "dagster run abc" in capsys.readouterr().out

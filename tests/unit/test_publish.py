@@ -40,3 +40,58 @@ def test_reader_holding_the_old_snapshot_keeps_it_while_a_new_one_is_published(t
         reader.close()
     with duckdb.connect(str(first.path), read_only=True) as fresh:
         assert fresh.execute("select count(*) from core.dim_x").fetchone() == (7,)
+
+
+def _warehouse_with_pii(path) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists core")
+        con.execute("create schema if not exists decisioning")
+        con.execute(
+            "create or replace table core.dim_customer as select 'C1' as customer_id, "
+            "'AB123' as national_id, 'Ana' as first_name, date '1990-01-02' as birth_date, "
+            "'ana@example.com' as email_home, 'Lisbon' as city"
+        )
+        con.execute(
+            "create or replace table decisioning.nbo as select 'C1' as customer_id, "
+            "'+351900' as mobile_phone, 1 as rank"
+        )
+
+
+def test_analyst_views_mask_pii_by_default_and_unmasked_shows_it(tmp_path):
+    from cmart.analyst import connect
+
+    _warehouse_with_pii(tmp_path / "w.duckdb")
+    report = publish_snapshot(tmp_path / "w.duckdb", tmp_path / "published")
+    assert report.analyst_views["analyst.dim_customer"] == [
+        "birth_date",
+        "email_home",
+        "first_name",
+        "national_id",
+    ]
+    with connect(report.path) as con:
+        row = con.execute(
+            "select customer_id, national_id, first_name, birth_date, email_home, city "
+            "from dim_customer"
+        ).fetchone()
+        phone = con.execute("select mobile_phone from nbo").fetchone()
+    assert row is not None and phone is not None
+    assert row[0] == "C1" and row[5] == "Lisbon"
+    assert row[1] != "AB123" and len(row[1]) == 64  # sha256 hex: joinable, not readable
+    assert row[2] is None and row[3] is None and row[4] != "ana@example.com"
+    assert phone[0] != "+351900"
+    with connect(report.path, unmasked=True) as con:
+        assert con.execute("select national_id, first_name from dim_customer").fetchone() == (
+            "AB123",
+            "Ana",
+        )
+
+
+def test_analyst_views_work_with_plain_duckdb_and_when_attached(tmp_path):
+    _warehouse_with_pii(tmp_path / "w.duckdb")
+    report = publish_snapshot(tmp_path / "w.duckdb", tmp_path / "published")
+    with duckdb.connect(str(report.path), read_only=True) as con:
+        assert con.execute("select first_name from analyst.dim_customer").fetchone() == (None,)
+    with duckdb.connect() as con:
+        con.execute(f"attach '{report.path}' as mart (read_only)")
+        national_id = con.execute("select national_id from mart.analyst.dim_customer").fetchone()
+    assert national_id is not None and national_id[0] != "AB123"

@@ -1,8 +1,8 @@
 {#
     One row per contact with the customer's segment on the contact date. Incremental: a day's
-    run segments only the contacts loaded since the last run and the contacts of customers whose
-    attributes were loaded since then; all of them when the segment rules changed (their
-    fingerprint is kept on every row).
+    run segments only the contacts loaded since the last run and the contacts of customers with
+    rows loaded after the last run's latest customer row (customer_data_loaded_at); all of them
+    when the segment rules changed (their fingerprint is kept on every row).
 #}
 {{ config(
     materialized='incremental',
@@ -11,7 +11,9 @@
     on_schema_change='append_new_columns',
 ) }}
 
-{%- set segment_changes_only = incremental_target_has(['segment_rules_version']) %}
+{%- set segment_changes_only = incremental_target_has(
+    ['segment_rules_version', 'customer_data_loaded_at']
+) %}
 
 with
 
@@ -64,10 +66,19 @@ rules_version as (
     from segment_rules
 ),
 
+customer_watermark as (
+    select
+        max(_loaded_at) as customer_data_loaded_at
+    from customers
+),
+
 {% if segment_changes_only %}
 last_run as (
     select
         coalesce(max(_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) as loaded_at,
+        coalesce(
+            max(customer_data_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})
+        ) as customer_data_loaded_at,
         min(segment_rules_version) as min_rules_version,
         max(segment_rules_version) as max_rules_version
     from {{ this }}
@@ -85,7 +96,7 @@ changed_customers as (
     select
         customer_id
     from customers
-    where _loaded_at > (select loaded_at from last_run)
+    where _loaded_at > (select customer_data_loaded_at from last_run)
 ),
 {% endif %}
 
@@ -175,9 +186,11 @@ final as (
         contact_ages.is_control,
         contact_ages.contacted_at,
         rules_version.segment_rules_version,
+        customer_watermark.customer_data_loaded_at,
         contact_ages._loaded_at
     from contact_ages
     cross join rules_version
+    cross join customer_watermark
     left join first_match
         on contact_ages.customer_id = first_match.customer_id
         and contact_ages.age = first_match.age

@@ -1,32 +1,26 @@
 {#
-    Next-best-offer for the run date: the top_n_offers eligible offers per customer, each on
-    its single best channel. score = propensity x product value. A channel is only used when
-    the customer has every contact field it needs. Control group and A/B cell are stable
-    hashes of (customer, campaign).
+    Next-best-offer for the run date, the export interface: the offers arbitration selected
+    (int_offer_arbitrated.is_selected), one row per customer and offer on its chosen channel,
+    control-group rows included (is_control; the export leaves them out of the files).
+    rank renumbers a customer's rows 1..n by score desc (ties by offer_id). Contact fields are
+    those the customer's preferences pick for the channel's message kind.
 #}
 with
 
-candidates as (
+selected as (
     select
         customer_id,
         offer_id,
         channel,
         campaign_id,
         product_id,
-        segment_code,
-        cells,
-        control_rate,
-        product_value
-    from {{ ref('int_offer_candidates') }}
-),
-
-propensities as (
-    select
-        segment_code,
-        product_id,
-        channel,
-        propensity
-    from {{ ref('int_propensity_estimated') }}
+        score,
+        propensity,
+        product_value,
+        cell,
+        is_control
+    from {{ ref('int_offer_arbitrated') }}
+    where is_selected
 ),
 
 customers as (
@@ -48,29 +42,13 @@ customers as (
 channels as (
     select
         channel_code,
-        contact_fields,
         message_kind
     from {{ ref('stg_config__channels') }}
 ),
 
-settings as (
-    select
-        top_n_offers
-    from {{ ref('stg_config__decision_settings') }}
-),
-
 with_contact_fields as (
     select
-        candidates.customer_id,
-        candidates.offer_id,
-        candidates.channel,
-        candidates.campaign_id,
-        candidates.product_id,
-        candidates.segment_code,
-        candidates.cells,
-        candidates.control_rate,
-        candidates.product_value,
-        channels.contact_fields,
+        selected.*,
         case
             when (
                 case
@@ -88,88 +66,21 @@ with_contact_fields as (
         end as postal_address,
         customers.home_branch_id,
         customers.rep_id
-    from candidates
+    from selected
     inner join customers
-        on candidates.customer_id = customers.customer_id
+        on selected.customer_id = customers.customer_id
     inner join channels
-        on candidates.channel = channels.channel_code
-),
-
-reachable as (
-    select *
-    from with_contact_fields
-    where (
-        contact_fields is null
-        or (
-            (not {{ pipe_list_contains('contact_fields', "'email'") }} or email is not null)
-            and (
-                not {{ pipe_list_contains('contact_fields', "'mobile_phone'") }}
-                or mobile_phone is not null
-            )
-            and (
-                not {{ pipe_list_contains('contact_fields', "'postal_address'") }}
-                or postal_address is not null
-            )
-            and (
-                not {{ pipe_list_contains('contact_fields', "'home_branch_id'") }}
-                or home_branch_id is not null
-            )
-            and (not {{ pipe_list_contains('contact_fields', "'rep_id'") }} or rep_id is not null)
-        )
-    )
-),
-
-scored as (
-    select
-        reachable.*,
-        propensities.propensity,
-        propensities.propensity * reachable.product_value as score
-    from reachable
-    inner join propensities
-        on reachable.segment_code = propensities.segment_code
-        and reachable.product_id = propensities.product_id
-        and reachable.channel = propensities.channel
-),
-
-best_channel as (
-    select
-        scored.*,
-        row_number() over (
-            partition by customer_id, offer_id
-            order by score desc, channel
-        ) as channel_rank
-    from scored
+        on selected.channel = channels.channel_code
 ),
 
 ranked as (
     select
-        best_channel.*,
+        with_contact_fields.*,
         row_number() over (
             partition by customer_id
             order by score desc, offer_id
         ) as offer_rank
-    from best_channel
-    where channel_rank = 1
-),
-
-top_offers as (
-    select ranked.*
-    from ranked
-    cross join settings
-    where ranked.offer_rank <= settings.top_n_offers
-),
-
-assigned as (
-    select
-        top_offers.*,
-        {{ stable_bucket("customer_id || '|' || campaign_id", 10000) }} / 10000.0
-            < control_rate as is_control,
-        {{ pipe_list_element(
-            'cells',
-            stable_bucket("customer_id || '|' || campaign_id || '|cell'", pipe_list_length('cells'))
-            ~ ' + 1'
-        ) }} as cell
-    from top_offers
+    from with_contact_fields
 ),
 
 final as (
@@ -191,7 +102,7 @@ final as (
         postal_address,
         home_branch_id,
         rep_id
-    from assigned
+    from ranked
 )
 
 select * from final

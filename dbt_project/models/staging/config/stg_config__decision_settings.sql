@@ -10,7 +10,13 @@ final as (
         response_suppression_days,
         attribution_window_days,
         propensity_prior_contacts,
-        default_control_rate
+        default_control_rate,
+        propensity_weight,
+        value_weight,
+        cost_weight,
+        separate_tiers,
+        capacity_fallback_channels,
+        eligibility_log_window_days
     from source
 )
 

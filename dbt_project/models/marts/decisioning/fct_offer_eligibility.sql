@@ -1,0 +1,116 @@
+{#
+    The suppression log: one row per run date, customer, offer and channel the decision step
+    considered (int_offer_candidates' bounded candidate set), with eligibility_status =
+    'eligible' or the first reason the candidate was suppressed. Rules are checked in this
+    order (docs/configuration.md, "Eligibility and arbitration"): first the per-candidate
+    rules of int_offer_candidates (off_path, already_held, no_consent, topic_opt_out,
+    open_complaint, responded_recently, declined_cooldown, frequency_cap, offer_not_active),
+    then the arbitration of int_offer_arbitrated (same-product frequency_cap, tier_conflict,
+    top-N, control_group, today's frequency_cap and channel capacity). is_selected marks the
+    rows that are in nbo. Incremental: a run replaces its own run date only, so the log keeps
+    every day's decisions and a re-run of a day gives the same rows.
+#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='run_date',
+    on_schema_change='append_new_columns',
+) }}
+
+with
+
+candidates as (
+    select
+        customer_id,
+        offer_id,
+        channel,
+        campaign_id,
+        product_id,
+        product_category,
+        product_tier,
+        segment_code,
+        path_position,
+        is_on_path,
+        is_held,
+        requires_opt_in,
+        consent_status_all,
+        consent_status_topic,
+        has_open_complaint,
+        has_responded_recently,
+        days_since_decline,
+        n_contacts_7d,
+        n_contacts_30d,
+        days_since_product_contact,
+        is_offer_active,
+        has_contact_details,
+        propensity,
+        score,
+        suppression_reason
+    from {{ ref('int_offer_candidates') }}
+),
+
+arbitrated as (
+    select
+        customer_id,
+        offer_id,
+        channel,
+        channel_choice,
+        offer_rank,
+        placement_round,
+        arbitration_status,
+        is_selected,
+        is_control,
+        cell,
+        selection_note
+    from {{ ref('int_offer_arbitrated') }}
+),
+
+final as (
+    select
+        {{ run_date() }} as run_date,
+        candidates.customer_id,
+        candidates.offer_id,
+        candidates.channel,
+        candidates.campaign_id,
+        candidates.product_id,
+        candidates.product_category,
+        candidates.product_tier,
+        candidates.segment_code,
+        coalesce(
+            candidates.suppression_reason, arbitrated.arbitration_status, 'eligible'
+        ) as eligibility_status,
+        case
+            when candidates.suppression_reason is not null then 'suppressed'
+            when not candidates.has_contact_details then 'missing_contact_details'
+            else coalesce(arbitrated.selection_note, 'not_scored')
+        end as selection_note,
+        coalesce(arbitrated.is_selected, false) as is_selected,
+        coalesce(arbitrated.is_control, false) as is_control,
+        arbitrated.cell,
+        cast(candidates.path_position as integer) as path_position,
+        cast(arbitrated.channel_choice as integer) as channel_choice,
+        cast(arbitrated.offer_rank as integer) as offer_rank,
+        cast(arbitrated.placement_round as integer) as placement_round,
+        candidates.is_on_path,
+        candidates.is_held,
+        candidates.is_offer_active,
+        candidates.requires_opt_in,
+        candidates.consent_status_all,
+        candidates.consent_status_topic,
+        candidates.has_open_complaint,
+        candidates.has_responded_recently,
+        candidates.has_contact_details,
+        cast(candidates.days_since_decline as integer) as days_since_decline,
+        cast(candidates.days_since_product_contact as integer) as days_since_product_contact,
+        cast(candidates.n_contacts_7d as integer) as n_contacts_7d,
+        cast(candidates.n_contacts_30d as integer) as n_contacts_30d,
+        candidates.propensity,
+        candidates.score
+    from candidates
+    left join arbitrated
+        on candidates.customer_id = arbitrated.customer_id
+        and candidates.offer_id = arbitrated.offer_id
+        and candidates.channel = arbitrated.channel
+)
+
+select * from final

@@ -1,0 +1,41 @@
+"""The intraday job: what a new response file changes, and nothing else."""
+
+import dagster as dg
+
+from pipelines.defs.exports.partitions import run_date_partitions
+from pipelines.defs.intraday.assets import INTRADAY_GROUP
+
+RAW_RESPONSES_KEY = dg.AssetKey(["raw", "responses"])
+# What a response changes today: the models between the responses and the decision, the
+# fulfilment requests and the response facts. Reports, the customer-360 card and the
+# sales-force list catch up in the next daily run (they do not gate any list).
+DECISION_KEYS = (
+    dg.AssetKey(["decisioning", "nbo"]),
+    dg.AssetKey(["decisioning", "fct_offer_eligibility"]),
+    dg.AssetKey(["campaign", "fct_fulfilment_request"]),
+    dg.AssetKey(["campaign", "fct_response"]),
+)
+AFTER_DECISION_KEYS = (
+    dg.AssetKey(["outbox", "fulfilment"]),
+    dg.AssetKey(["published", "campaign_mart"]),
+)
+
+INTRADAY_SELECTION = (
+    (
+        dg.AssetSelection.assets(RAW_RESPONSES_KEY).downstream()
+        & dg.AssetSelection.assets(*DECISION_KEYS).upstream()
+    )
+    | dg.AssetSelection.assets(*AFTER_DECISION_KEYS)
+    | dg.AssetSelection.groups(INTRADAY_GROUP)
+)
+
+intraday_job = dg.define_asset_job(
+    "intraday_responses",
+    selection=INTRADAY_SELECTION,
+    executor_def=dg.in_process_executor,
+    partitions_def=run_date_partitions,
+    description="Load new response files, rebuild only the dbt models between the responses "
+    "and the decision (dagster-dbt passes the selection to `dbt build`), emit new fulfilment "
+    "requests, re-issue the day's lists without the answered pairs (versioned, with "
+    "suppression deltas) and re-publish the snapshot. Started by the `response_files` sensor.",
+)

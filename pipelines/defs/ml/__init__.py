@@ -1,0 +1,1 @@
+"""Machine learning: the propensity model, trained weekly outside the daily job."""

@@ -1,0 +1,1 @@
+"""Outbox: fulfilment requests handed to the operational systems exactly once."""

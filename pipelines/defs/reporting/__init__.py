@@ -1,0 +1,1 @@
+"""Reporting: low-performer alerts as asset checks, and the daily HTML report."""

@@ -1,0 +1,235 @@
+"""The propensity model end to end on the daily run's world: point-in-time features, training
+with versioned artifacts, scoring inside `dbt build` (with and without an active model), the
+schema check, and decision quality against the planted truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from cmart.config import load_config
+from cmart.propensity import artifacts
+from cmart.propensity.evaluate import decision_quality
+from cmart.propensity.schema import FEATURE_TABLE, FeatureSchemaError
+from cmart.propensity.scoring import score_with_model
+from cmart.propensity.train import TrainResult, train_model
+from cmart.settings import DBT_PROJECT_DIR, Settings
+from pipelines.lib.dbt import dbt_env, dbt_executable
+from tests.conftest import PipelineRun
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Trained:
+    settings: Settings
+    result: TrainResult
+
+
+def run_dbt(settings: Settings, verb: str, select: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        dbt_executable(),
+        verb,
+        "--select",
+        select,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(settings.dbt_target_dir / "build"),
+        "--vars",
+        json.dumps({"run_date": settings.run_date.isoformat()}),
+    ]
+    env = {**os.environ, **dbt_env(settings)}
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+
+def query(settings: Settings, sql: str) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def trained(daily_run: PipelineRun, tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """A copy of the daily run's data dir (the session's warehouse stays untouched), with a
+    model trained and activated in it."""
+    data_dir = tmp_path_factory.mktemp("propensity") / "data"
+    shutil.copytree(daily_run.settings.data_dir, data_dir, ignore=shutil.ignore_patterns("*.lock"))
+    settings = Settings(data_dir=data_dir, run_date=daily_run.settings.run_date)
+    config = load_config(settings.config_dirs)
+    result = train_model(
+        settings.warehouse_path, settings.models_dir, config, run_date=settings.run_date
+    )
+    return Trained(settings, result)
+
+
+def test_daily_run_scores_with_the_segment_rate_when_no_model_is_active(daily_run: PipelineRun):
+    settings = daily_run.settings
+    assert not (settings.models_dir / artifacts.ACTIVE_FILE).exists()
+    rows = query(
+        settings,
+        "select model_version, count(*), min(score), max(score) "
+        "from decisioning.propensity_scores group by model_version",
+    )
+    assert len(rows) == 1
+    version, count, low, high = rows[0]
+    assert version == "segment_rate" and count > 1000
+    assert 0 < low <= high < 1
+    # the fallback is exactly the segment rate arbitration uses today
+    [(mismatches,)] = query(
+        settings,
+        """
+        select count(*)
+        from decisioning.propensity_scores as scores
+        inner join intermediate.int_propensity_features_assembled as features
+            on features.row_kind = 'scoring'
+            and scores.customer_id = features.customer_id
+            and scores.product_id = features.product_id
+        inner join intermediate.int_propensity_estimated as estimated
+            on features.segment_code = estimated.segment_code
+            and scores.product_id = estimated.product_id
+            and scores.channel = estimated.channel
+        where abs(scores.score - estimated.propensity) > 1e-12
+        """,
+    )
+    assert mismatches == 0
+
+
+def test_features_are_point_in_time_and_the_training_sample_is_bounded(daily_run: PipelineRun):
+    settings = daily_run.settings
+    label_days = load_config(settings.config_dirs).propensity.label_days
+    end = dt.datetime.combine(settings.run_date + dt.timedelta(days=1), dt.time())
+    [(n_contacts, latest, n_validation, positives)] = query(
+        settings,
+        f"""select count(*), max(as_of_at), count(*) filter (where is_validation),
+            sum(is_hard_response) from {FEATURE_TABLE} where row_kind = 'contact'""",
+    )
+    assert n_contacts > 1000 and 0 < n_validation < n_contacts and positives > 10
+    assert latest < end - dt.timedelta(days=label_days)  # only complete label windows
+    [(scoring_as_of,)] = query(
+        settings, f"select distinct as_of_at from {FEATURE_TABLE} where row_kind = 'scoring'"
+    )
+    assert scoring_as_of == end
+    # a contact's history counts exclude the contact itself and anything after it
+    [(leaks,)] = query(
+        settings,
+        f"""
+        select count(*) from {FEATURE_TABLE} as features
+        where row_kind = 'contact' and n_contacts > (
+            select count(*) from campaign.fct_contact as contacts
+            where contacts.customer_id = features.customer_id
+                and not contacts.is_control
+                and contacts.contacted_at < features.as_of_at
+        )
+        """,
+    )
+    assert leaks == 0
+
+
+def test_training_writes_a_versioned_model_and_activates_it(trained: Trained):
+    models_dir, result = trained.settings.models_dir, trained.result
+    folder = models_dir / result.version
+    for name in (artifacts.MODEL_FILE, artifacts.FEATURES_FILE, artifacts.METRICS_FILE):
+        assert (folder / name).is_file(), name
+    assert artifacts.active_version(models_dir) == result.version
+    metrics = json.loads((folder / artifacts.METRICS_FILE).read_text())
+    assert metrics["n_train"] > 1000 and metrics["n_validation"] > 500
+    assert metrics["training_window"]["to"] < metrics["validation_window"]["from"]
+    for side in ("model", "segment_rate_baseline"):
+        assert 0.5 < metrics[side]["auc"] < 1.0, side
+        assert metrics[side]["lift_top_decile"] > 1.0, side
+        assert [row["decile"] for row in metrics[side]["calibration"]] == list(range(1, 11))
+    assert {"segment_code", "product_id", "channel"} <= set(metrics["features"])
+    assert metrics["uplift_by_decile"], "control groups give an uplift table"
+    assert {row["decile"] for row in metrics["uplift_by_decile"]} <= set(range(1, 11))
+
+
+def test_scoring_a_model_trained_on_another_feature_schema_fails_clearly(trained: Trained):
+    loaded = artifacts.load_model(trained.settings.models_dir, trained.result.version)
+    with duckdb.connect(str(trained.settings.warehouse_path), read_only=True) as con:
+        rows = con.sql(
+            f"select * from {FEATURE_TABLE} where row_kind = 'scoring' limit 50"
+        ).to_arrow_table()
+    assert score_with_model(rows.to_batches(), loaded).num_rows > 0
+    renamed = rows.rename_columns(
+        ["n_contacts_renamed" if name == "n_contacts" else name for name in rows.column_names]
+    )
+    with pytest.raises(FeatureSchemaError, match=r"missing column 'n_contacts'.*cmart train"):
+        score_with_model(renamed.to_batches(), loaded)
+    retyped = rows.set_column(
+        rows.column_names.index("age_years"),
+        "age_years",
+        rows.column("age_years").cast(pa.string()),
+    )
+    with pytest.raises(FeatureSchemaError, match="'age_years' is string, expected a number"):
+        score_with_model(retyped.to_batches(), loaded)
+
+
+def test_dbt_build_scores_with_the_active_model_and_decisions_are_measured(trained: Trained):
+    settings, version = trained.settings, trained.result.version
+    completed = run_dbt(settings, "build", "int_propensity_scored propensity_scores")
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    [(versions, n_rows, low, high)] = query(
+        settings,
+        "select list(distinct model_version), count(*), min(score), max(score) "
+        "from decisioning.propensity_scores",
+    )
+    assert versions == [version] and n_rows > 1000 and 0 <= low < high <= 1
+    report = decision_quality(settings.warehouse_path, settings.truth_dir, settings.run_date)
+    policies = report["policies"]
+    assert report["scored_by"] == [version]
+    assert policies["oracle"]["value_vs_oracle"] == 1.0
+    for name in ("nbo", "model", "segment_rate"):
+        assert policies[name]["n_offers"] == policies["oracle"]["n_offers"] > 0
+        assert 0.3 < policies[name]["value_vs_oracle"] <= 1.0, name
+
+
+def test_shuffling_response_dates_after_the_contact_changes_no_feature(trained: Trained):
+    settings = trained.settings
+    cutoff = dt.datetime.combine(settings.run_date - dt.timedelta(days=35), dt.time())
+    features = "select * exclude (is_hard_response) from " + FEATURE_TABLE
+    before = query(settings, f"{features} order by feature_row_id")
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        # permute the dates of every response at or after the cutoff among themselves
+        con.execute(
+            """
+            create temp table shuffled as
+            with later as (
+                select response_id, responded_at,
+                    row_number() over (order by response_id) as by_id,
+                    row_number() over (order by hash(response_id || 'shuffle')) as by_hash
+                from campaign.fct_response where responded_at >= ?
+            )
+            select ids.response_id, dates.responded_at
+            from later as ids inner join later as dates on ids.by_id = dates.by_hash
+            """,
+            [cutoff],
+        )
+        [(moved,)] = con.execute(
+            "select count(*) from campaign.fct_response inner join shuffled using (response_id) "
+            "where fct_response.responded_at <> shuffled.responded_at"
+        ).fetchall()
+        con.execute(
+            "update campaign.fct_response set responded_at = shuffled.responded_at "
+            "from shuffled where fct_response.response_id = shuffled.response_id"
+        )
+    assert moved > 100
+    completed = run_dbt(settings, "run", "int_propensity_features_assembled")
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    after = query(settings, f"{features} order by feature_row_id")
+    as_of = [column for column, *_ in query(settings, f"describe ({features})")].index("as_of_at")
+    assert len(before) == len(after)
+    earlier = [(old, new) for old, new in zip(before, after, strict=True) if old[as_of] <= cutoff]
+    assert len(earlier) > 1000
+    assert [old for old, new in earlier if old != new] == []
+    # the shuffle did reach the features of rows made after the cutoff
+    assert any(old != new for old, new in zip(before, after, strict=True) if old[as_of] > cutoff)

@@ -1,0 +1,170 @@
+"""The response loop end to end: an SMS accept lands, the sensor fires, the intraday job runs,
+the call centre's list of the day is re-issued without the pair (versioned, with a delta saying
+why) and the fulfilment request leaves the outbox once, even when the file is replayed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from cmart.list_versions import delta_name
+from cmart.outbox import batch_files, fulfilment_folder, publish_outbox, read_ledger
+from cmart.settings import Settings
+from pipelines.assemble import build_definitions
+
+pytestmark = pytest.mark.slow
+
+CHANNEL = "call_center"
+RESPONSE_ID = "SMS-ACCEPT-1"
+
+
+@pytest.fixture
+def world(daily_run, tmp_path, monkeypatch) -> Settings:
+    """A private copy of the daily run's data dir (the intraday job writes to it)."""
+    assert daily_run.success
+    data = tmp_path / "data"
+    shutil.copytree(daily_run.settings.data_dir, data, ignore=shutil.ignore_patterns("dagster"))
+    settings = Settings(data_dir=data, run_date=daily_run.settings.run_date)
+    for name in ("CMART_DATA_DIR", "CMART_WAREHOUSE_PATH", "DBT_LOG_PATH"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+    monkeypatch.setenv("CMART_DATA_DIR", str(data))
+    return settings
+
+
+def _call_centre_pair(settings: Settings) -> tuple[str, str, bool]:
+    """A (customer, offer) of today's call-centre list, an offer with a fulfilment action first."""
+    folder = settings.exports_dir / CHANNEL / settings.run_date.isoformat()
+    listed = pq.read_table(folder / "offers.parquet", columns=["customer_id", "offer_id"])
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        con.register("listed", listed)
+        row = con.execute(
+            """
+            select listed.customer_id, listed.offer_id, offers.has_fulfilment_action
+            from listed
+            inner join core.dim_offer as offers on listed.offer_id = offers.offer_id
+            order by offers.has_fulfilment_action desc, listed.customer_id
+            limit 1
+            """
+        ).fetchone()
+    assert row is not None, "the call-centre list of the daily run is empty"
+    return row
+
+
+def _drop_response(settings: Settings, name: str, customer_id: str, offer_id: str) -> Path:
+    folder = settings.landing_dir / "responses"
+    staged = folder / f".{name}.tmp"
+    with staged.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["response_id", "customer_id", "offer_id", "channel", "response_type", "responded_at"]
+        )
+        writer.writerow(
+            [RESPONSE_ID, customer_id, offer_id, "sms", "accepted", "2026-11-29T09:30:00"]
+        )
+    target = folder / name
+    staged.rename(target)  # complete when it appears (CONTRACTS.md)
+    return target
+
+
+def _tick(defs: dg.Definitions, cursor: str | None):
+    sensor = defs.resolve_sensor_def("response_files")
+    result = sensor.evaluate_tick(dg.build_sensor_context(cursor=cursor, definitions=defs))
+    return result.run_requests, result.cursor
+
+
+# The replay re-runs the response path only (load, response facts, fulfilment requests,
+# outbox, re-issue): the whole intraday job once more would double the test's time.
+REPLAY_PATH = [
+    dg.AssetKey(["raw", "responses"]),
+    dg.AssetKey(["staging", "stg_campaign__responses"]),
+    dg.AssetKey(["intermediate", "int_response_attributed"]),
+    dg.AssetKey(["campaign", "fct_response"]),
+    dg.AssetKey(["campaign", "fct_fulfilment_request"]),
+    dg.AssetKey(["outbox", "fulfilment"]),
+    dg.AssetKey(["exports", "intraday_reissue"]),
+]
+
+
+def _run(
+    defs: dg.Definitions, request: dg.RunRequest, only: list[dg.AssetKey] | None = None
+) -> float:
+    started = time.monotonic()
+    result = defs.resolve_job_def("intraday_responses").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        partition_key=request.partition_key,
+        tags={"dagster/run_key": request.run_key or ""},
+        asset_selection=only,
+        raise_on_error=False,
+    )
+    assert result.success
+    return time.monotonic() - started
+
+
+def _requests_for(settings: Settings, response_id: str) -> list[dict]:
+    emitted = []
+    for path in batch_files(fulfilment_folder(settings.outbox_dir)):
+        emitted += [json.loads(line) for line in path.read_text().splitlines()]
+    return [row for row in emitted if row["response_id"] == response_id]
+
+
+def test_sms_accept_leaves_the_call_centre_list_and_fulfils_once(world: Settings) -> None:
+    customer_id, offer_id, fulfils = _call_centre_pair(world)
+    defs = build_definitions(world)
+    _requests, cursor = _tick(defs, None)  # the responses the daily run loaded
+    quiet, cursor = _tick(defs, cursor)
+    assert quiet == []
+
+    _drop_response(world, "sms_accept.csv", customer_id, offer_id)
+    fired, cursor = _tick(defs, cursor)
+    assert len(fired) == 1 and fired[0].partition_key == "2026-11-29"
+
+    seconds = _run(defs, fired[0])
+    print(f"intraday run after one response file: {seconds:.1f}s")
+
+    folder = world.exports_dir / CHANNEL / "2026-11-29"
+    current = pq.read_table(folder / "offers.parquet").to_pylist()
+    assert (customer_id, offer_id) not in {(r["customer_id"], r["offer_id"]) for r in current}
+    manifest = json.loads((folder / "_manifest.json").read_text())
+    assert manifest["version"] == 2 and manifest["row_count"] == len(current)
+    first = pq.read_table(folder / "versions" / "1" / "offers.parquet").to_pylist()
+    assert (customer_id, offer_id) in {(r["customer_id"], r["offer_id"]) for r in first}
+    assert len(first) == len(current) + 1
+    with (folder / delta_name(1)).open() as handle:
+        delta = list(csv.DictReader(handle))
+    assert delta == [
+        {"customer_id": customer_id, "offer_id": offer_id, "reason": "responded_recently"}
+    ]
+
+    if fulfils:
+        assert len(_requests_for(world, RESPONSE_ID)) == 1
+    ledger_before = read_ledger(fulfilment_folder(world.outbox_dir)).num_rows
+
+    # the same response file delivered again under another name: a new run, nothing new out
+    _drop_response(world, "sms_accept_replayed.csv", customer_id, offer_id)
+    replay, cursor = _tick(defs, cursor)
+    assert len(replay) == 1
+    _run(defs, replay[0], only=REPLAY_PATH)
+    assert len(_requests_for(world, RESPONSE_ID)) == (1 if fulfils else 0)
+    ledger = read_ledger(fulfilment_folder(world.outbox_dir))
+    assert ledger.num_rows == ledger_before
+    assert len(set(ledger.column("idempotency_key").to_pylist())) == ledger.num_rows
+    # and the list is not re-issued again: nothing new is suppressed
+    assert json.loads((folder / "_manifest.json").read_text())["version"] == 2
+
+    # a crash after the batch files were renamed into place, before the ledger was written:
+    # the next run adopts the files instead of emitting their requests a second time
+    outbox = fulfilment_folder(world.outbox_dir)
+    files = batch_files(outbox)
+    (outbox / "_published.parquet").unlink(missing_ok=True)
+    report = publish_outbox(world.warehouse_path, world.outbox_dir, world.run_date)
+    assert (report.emitted, report.recovered) == (0, ledger_before)
+    assert batch_files(outbox) == files
