@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import dagster as dg
@@ -51,9 +52,14 @@ LANDING_EXTENSIONS = (".csv", ".csv.gz", ".jsonl", ".parquet")
 INTRADAY_SOURCES = ("responses",)
 
 
-def landing_fingerprint(landing_dir: Path) -> str | None:
-    """A hash of the landing folder's complete files (name, size, mtime), or None when there
-    are none. Looks at the file system only, never at the warehouse."""
+def landing_fingerprint(
+    landing_dir: Path,
+    sources: Collection[str] | None = None,
+    skip_sources: Collection[str] = INTRADAY_SOURCES,
+) -> str | None:
+    """A hash of the complete files (name, size, mtime) in the landing folders ``sources``
+    (all when None) but ``skip_sources``, or None when there are none. Looks at the file system
+    only, never at the warehouse. The daily sensor leaves response files to the intraday one."""
     digest = hashlib.sha256()
     seen = 0
     if landing_dir.exists():
@@ -62,8 +68,9 @@ def landing_fingerprint(landing_dir: Path) -> str | None:
                 continue
             if is_contact_history_file(path):  # the pipeline's own write-back, not news
                 continue
-            if path.relative_to(landing_dir).parts[0] in INTRADAY_SOURCES:
-                continue  # the response_files sensor starts the intraday job for these
+            source = path.relative_to(landing_dir).parts[0]
+            if source in skip_sources or (sources is not None and source not in sources):
+                continue
             stat = path.stat()
             line = f"{path.relative_to(landing_dir)}|{stat.st_size}|{stat.st_mtime_ns}\n"
             digest.update(line.encode())

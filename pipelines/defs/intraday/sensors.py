@@ -1,6 +1,5 @@
 """The response-files sensor: file system only, it never opens the warehouse."""
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -8,26 +7,12 @@ import dagster as dg
 
 from cmart.settings import Settings
 from pipelines.defs.intraday.jobs import intraday_job
-
-RESPONSE_SOURCE = "responses"
-LANDING_EXTENSIONS = (".csv", ".csv.gz", ".jsonl", ".parquet")
+from pipelines.defs.jobs import INTRADAY_SOURCES, landing_fingerprint
 
 
 def response_files_fingerprint(landing_dir: Path) -> str | None:
-    """A hash of the complete response files (name, size, mtime); None when there are none.
-    Names starting with `.` or `_` are files being written or not data (the loader skips them)."""
-    folder = landing_dir / RESPONSE_SOURCE
-    if not folder.is_dir():
-        return None
-    digest = hashlib.sha256()
-    seen = 0
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith((".", "_")) or not path.name.endswith(LANDING_EXTENSIONS):
-            continue
-        stat = path.stat()
-        digest.update(f"{path.name}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
-        seen += 1
-    return digest.hexdigest()[:20] if seen else None
+    """A hash of the complete response files (name, size, mtime); None when there are none."""
+    return landing_fingerprint(landing_dir, sources=INTRADAY_SOURCES, skip_sources=())
 
 
 def build_response_sensor(data_dir: Path) -> dg.SensorDefinition:
@@ -43,7 +28,7 @@ def build_response_sensor(data_dir: Path) -> dg.SensorDefinition:
         settings = Settings.from_env(os.environ.get("CMART_DATA_DIR") or data_dir)
         fingerprint = response_files_fingerprint(settings.landing_dir)
         if fingerprint is None:
-            return dg.SkipReason(f"no response files in {settings.landing_dir / RESPONSE_SOURCE}")
+            return dg.SkipReason(f"no response files in {settings.landing_dir / 'responses'}")
         if fingerprint == context.cursor:
             return dg.SkipReason("no new response files")
         context.update_cursor(fingerprint)
