@@ -3,7 +3,9 @@
 ``write_report`` writes ``<data-dir>/reports/<run_date>/report.html``: one self-contained file
 (plotly.js embedded inline, no network access needed to open it) with the response funnel by
 channel, the hard-response rate by region and city, the top and bottom offers, the lift
-against control with its 95% interval, the trend over days and the table of alerts.
+against control with its 95% interval, the trend over days, the table of alerts and the active
+propensity model's validation metrics (``<data-dir>/models/active.json`` and its version's
+``metrics.json``, written by ``cmart train``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from typing import Any
 
 import duckdb
 import plotly.graph_objects as go
+
+from cmart.propensity import artifacts
+from cmart.settings import Settings
 
 REPORT_FILE = "report.html"
 TOP_N = 10
@@ -257,6 +262,156 @@ def trend_chart(rows: list[dict]) -> go.Figure:
     )
 
 
+def calibration_chart(metrics: dict[str, Any]) -> go.Figure:
+    """Observed vs predicted hard-response rate per score decile, model and baseline."""
+    figure = go.Figure()
+    for name, key in (("model", "model"), ("segment-rate baseline", "segment_rate_baseline")):
+        rows = (metrics.get(key) or {}).get("calibration") or []
+        deciles = [row["decile"] for row in rows]
+        figure.add_trace(
+            go.Scatter(
+                name=f"{name}: observed",
+                x=deciles,
+                y=[row["observed"] for row in rows],
+                mode="lines+markers",
+                customdata=[row["n"] for row in rows],
+                hovertemplate="decile %{x}: %{y:.2%} of %{customdata} contacts<extra></extra>",
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                name=f"{name}: predicted",
+                x=deciles,
+                y=[row["predicted"] for row in rows],
+                mode="lines",
+                line={"dash": "dot"},
+            )
+        )
+    return _layout(
+        figure,
+        "Calibration on the validation contacts: hard-response rate by score decile "
+        "(1 = highest scores)",
+        xaxis={"dtick": 1},
+        yaxis={"tickformat": ".1%"},
+    )
+
+
+def pooled_uplift(rows: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """Treated and control hard rates per score decile over all campaigns (weighted by each
+    campaign's contacts in the decile), and their difference."""
+    sums: dict[int, list[float]] = {}
+    for row in rows:
+        if row.get("treated_hard_rate") is None or row.get("control_hard_rate") is None:
+            continue
+        entry = sums.setdefault(int(row["decile"]), [0.0, 0.0, 0.0, 0.0])
+        entry[0] += row["n_treated"] * row["treated_hard_rate"]
+        entry[1] += row["n_treated"]
+        entry[2] += row["n_control"] * row["control_hard_rate"]
+        entry[3] += row["n_control"]
+    pooled = []
+    for decile, (treated, n_treated, control, n_control) in sorted(sums.items()):
+        if n_treated and n_control:
+            pooled.append(
+                {
+                    "decile": decile,
+                    "n_treated": n_treated,
+                    "n_control": n_control,
+                    "uplift": treated / n_treated - control / n_control,
+                }
+            )
+    return pooled
+
+
+def uplift_chart(rows: list[dict[str, Any]]) -> go.Figure:
+    pooled = pooled_uplift(rows)
+    figure = go.Figure(
+        go.Bar(
+            x=[row["decile"] for row in pooled],
+            y=[row["uplift"] for row in pooled],
+            customdata=[[row["n_treated"], row["n_control"]] for row in pooled],
+            hovertemplate="decile %{x}: %{y:.2%} "
+            "(%{customdata[0]} treated, %{customdata[1]} control)<extra></extra>",
+        )
+    )
+    return _layout(
+        figure,
+        "Uplift by model-score decile: treated minus control hard-response rate, all campaigns",
+        xaxis={"dtick": 1},
+        yaxis={"tickformat": ".1%"},
+    )
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    """The report's propensity-model section: its HTML text and its charts."""
+
+    text: str
+    figures: tuple[go.Figure, ...] = ()
+
+
+def _number(value: Any, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _quality_table(metrics: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{name}</td><td>{_number((metrics.get(key) or {}).get('auc'))}</td>"
+        f"<td>{_number((metrics.get(key) or {}).get('lift_top_decile'), 2)}</td></tr>"
+        for name, key in (("model", "model"), ("segment-rate baseline", "segment_rate_baseline"))
+    )
+    return (
+        "<table id='model-quality'><tr><th>validation contacts scored by</th><th>AUC</th>"
+        f"<th>lift at the top decile</th></tr>{rows}</table>"
+    )
+
+
+def _window(metrics: dict[str, Any], key: str) -> str:
+    window = metrics.get(key) or {}
+    return f"{window.get('from', '?')} – {window.get('to', '?')}"
+
+
+def model_section(models_dir: Path) -> ModelSection:
+    """The active model's validation metrics, or why decisions use the segment rate."""
+    version = artifacts.active_version(models_dir)
+    if version is None:
+        return ModelSection(
+            "<p>No propensity model is active (no "
+            f"{html.escape(str(models_dir / artifacts.ACTIVE_FILE))}): decisions use the "
+            "segment rate (hard-response rate per segment, product and channel). Train one "
+            "with <code>cmart train</code>.</p>"
+        )
+    try:
+        metrics = artifacts.read_metrics(models_dir, version)
+    except (OSError, ValueError) as error:
+        return ModelSection(
+            f"<p>Model {html.escape(version)} is active, but its "
+            f"{artifacts.METRICS_FILE} cannot be read ({html.escape(str(error))}): retrain "
+            "with <code>cmart train</code>.</p>"
+        )
+    trained = html.escape(str(metrics.get("trained_at", "?")))
+    training = html.escape(_window(metrics, "training_window"))
+    validation = html.escape(_window(metrics, "validation_window"))
+    text = (
+        f"<p>Active model <b>{html.escape(version)}</b>, trained {trained} on "
+        f"{metrics.get('n_train', '?')} contacts ({training}), validated on "
+        f"{metrics.get('n_validation', '?')} later contacts ({validation}). Lift at the top "
+        "decile = hard rate of the 10% best-scored contacts / overall hard rate.</p>"
+        f"{_quality_table(metrics)}"
+    )
+    figures: list[go.Figure] = [calibration_chart(metrics)]
+    uplift = metrics.get("uplift_by_decile") or []
+    if pooled_uplift(uplift):
+        figures.append(uplift_chart(uplift))
+    else:
+        text += "<p>No uplift by decile: the validation window has no control contacts.</p>"
+    return ModelSection(text, tuple(figures))
+
+
+def default_models_dir(reports_dir: Path) -> Path:
+    """The models folder of the data dir that holds ``reports_dir`` (the Settings layout)."""
+    return Settings(data_dir=reports_dir.parent).models_dir
+
+
 # --- page -------------------------------------------------------------------------------------
 
 
@@ -284,7 +439,17 @@ tr.warning td:first-child { background: #fbecc0; }
 """
 
 
-def render_report(con: duckdb.DuckDBPyConnection, run_date: dt.date, source: str) -> str:
+def _html_charts(figures: Sequence[go.Figure], first_index: int) -> str:
+    """Charts as HTML divs; plotly.js goes inline into the first chart of the page."""
+    return "\n".join(
+        figure.to_html(full_html=False, include_plotlyjs=index == 0, div_id=f"chart-{index}")
+        for index, figure in enumerate(figures, start=first_index)
+    )
+
+
+def render_report(
+    con: duckdb.DuckDBPyConnection, run_date: dt.date, source: str, models_dir: Path
+) -> str:
     """The report page as one HTML string (plotly.js inline in the first chart)."""
     figures = [
         funnel_chart(_funnel(con, run_date)),
@@ -294,28 +459,32 @@ def render_report(con: duckdb.DuckDBPyConnection, run_date: dt.date, source: str
         lift_chart(_lift(con)),
         trend_chart(_trend(con, run_date)),
     ]
-    charts = "\n".join(
-        figure.to_html(full_html=False, include_plotlyjs=index == 0, div_id=f"chart-{index}")
-        for index, figure in enumerate(figures)
-    )
+    model = model_section(models_dir)
     alerts = read_offer_alerts(con)
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>Campaign report {run_date}</title><style>{STYLE}</style></head><body>"
         f"<h1>Campaign report — {run_date}</h1>"
         f"<p>Source: {html.escape(source)} (published mart, read-only). Treated contacts "
-        "only, except the lift, which compares them with the control group.</p>"
+        "only, except the lift, which compares them with the control group on the contacts "
+        "whose attribution window has closed.</p>"
         f"<h2>Alerts ({len(alerts)})</h2>{_alerts_table(alerts)}"
-        f"{charts}</body></html>"
+        f"{_html_charts(figures, 0)}"
+        f"<h2 id='propensity-model'>Propensity model</h2>{model.text}"
+        f"{_html_charts(model.figures, len(figures))}</body></html>"
     )
 
 
-def write_report(published: Path, reports_dir: Path, run_date: dt.date) -> Path:
-    """Write ``<reports_dir>/<run_date>/report.html`` atomically (temp file, then rename)."""
+def write_report(
+    published: Path, reports_dir: Path, run_date: dt.date, models_dir: Path | None = None
+) -> Path:
+    """Write ``<reports_dir>/<run_date>/report.html`` atomically (temp file, then rename).
+    ``models_dir``: the propensity models (default: those of the same data dir)."""
     if not published.is_file():
         raise FileNotFoundError(f"no published mart at {published}: run `cmart run` first")
+    models = models_dir if models_dir is not None else default_models_dir(reports_dir)
     with duckdb.connect(str(published), read_only=True) as con:
-        page = render_report(con, run_date, str(published))
+        page = render_report(con, run_date, str(published), models)
     folder = reports_dir / run_date.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / REPORT_FILE

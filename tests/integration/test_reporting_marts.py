@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -71,53 +72,109 @@ def test_mart_lift_interval_matches_an_independent_implementation(daily_run):
         assert lower <= lift <= upper
 
 
-def _true_lift(rows: list[dict[str, str]], key) -> dict[str, float]:
-    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
-    for row in rows:
-        entry = sums[key(row)]
-        entry[0] += int(row["n_treated"]) * float(row["treated_hard_rate"])
-        entry[1] += int(row["n_treated"])
-        entry[2] += int(row["n_control"]) * float(row["control_hard_rate"])
-        entry[3] += int(row["n_control"])
-    return {
-        name: treated / n_treated - control / n_control
-        for name, (treated, n_treated, control, n_control) in sums.items()
-        if n_treated and n_control
+@dataclass(frozen=True)
+class Judged:
+    """One lift of the mart (a campaign, offer or offer x channel) against the planted truth."""
+
+    level: str
+    key: str
+    truth: float
+    lower: float
+    upper: float
+    line: str
+
+    @property
+    def inside(self) -> bool:
+        return self.lower <= self.truth <= self.upper
+
+
+def _judged_lifts(daily_run) -> list[Judged]:
+    """Every lift with enough contacts, with its planted true lift.
+
+    The truth (truth/campaign_lift.csv) gives the planted treated and control hard-response
+    probabilities per offer and channel, averaged over all contacts. The mart measures only
+    mature contacts (attribution window closed), so a campaign's or offer's true lift is
+    rebuilt from the offer x channel truths weighted by the contacts the mart measured in each
+    arm (within an offer and channel the planted rates do not depend on the contact date)."""
+    truth = {
+        (row["offer_id"], row["channel"]): row
+        for row in _truth_rows(daily_run, "campaign_lift.csv")
     }
-
-
-def _coverage(daily_run, level: str, key) -> tuple[int, int]:
-    truth = _true_lift(_truth_rows(daily_run, "campaign_lift.csv"), key)
     with duckdb.connect(str(_published(daily_run)), read_only=True) as con:
-        rows = con.execute(
+        cursor = con.execute(
             """
-            select campaign_id, offer_id, channel, lift_ci_lower, lift_ci_upper
+            select lift_level, campaign_id, offer_id, channel, n_treated, n_treated_hard,
+                n_control, n_control_hard, lift_ci_lower, lift_ci_upper, has_enough_contacts
             from reporting.rpt_campaign_lift
-            where lift_level = ? and has_enough_contacts
-            """,
-            [level],
-        ).fetchall()
-    judged = inside = 0
-    for campaign_id, offer_id, channel, lower, upper in rows:
-        name = campaign_id if level == "campaign" else f"{offer_id}|{channel}"
-        if name in truth:
-            judged += 1
-            inside += lower <= truth[name] <= upper
-    return judged, inside
+            order by lift_level, campaign_id, offer_id, channel
+            """
+        )
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    keys = {
+        "campaign": lambda row: str(row["campaign_id"]),
+        "offer": lambda row: str(row["offer_id"]),
+        "offer_channel": lambda row: f"{row['offer_id']}|{row['channel']}",
+    }
+    sums: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    for row in rows:
+        planted = truth.get((row["offer_id"], row["channel"]))
+        if row["lift_level"] != "offer_channel" or planted is None:
+            continue
+        for level, key in keys.items():
+            entry = sums[(level, key(row))]
+            entry[0] += row["n_treated"] * float(planted["treated_hard_rate"])
+            entry[1] += row["n_treated"]
+            entry[2] += row["n_control"] * float(planted["control_hard_rate"])
+            entry[3] += row["n_control"]
+    judged = []
+    for row in rows:
+        treated, n_treated, control, n_control = sums[
+            (row["lift_level"], keys[row["lift_level"]](row))
+        ]
+        if not row["has_enough_contacts"] or not n_treated or not n_control:
+            continue
+        key = keys[row["lift_level"]](row)
+        true_lift = treated / n_treated - control / n_control
+        line = (
+            f"{row['lift_level']} {key}: true lift {true_lift:+.4f}, 95% CI "
+            f"[{row['lift_ci_lower']:+.4f}, {row['lift_ci_upper']:+.4f}] from treated "
+            f"{row['n_treated_hard']}/{row['n_treated']}, control "
+            f"{row['n_control_hard']}/{row['n_control']}"
+        )
+        judged.append(
+            Judged(
+                row["lift_level"], key, true_lift, row["lift_ci_lower"], row["lift_ci_upper"], line
+            )
+        )
+    return judged
+
+
+def _coverage(judged: list[Judged]) -> str:
+    inside = sum(unit.inside for unit in judged)
+    misses = "\n".join(f"  outside: {unit.line}" for unit in judged if not unit.inside)
+    return f"{inside} of {len(judged)} inside their 95% CI ({inside / len(judged):.0%})\n{misses}"
+
+
+def test_planted_lift_lies_inside_the_reported_95_ci_for_90_percent_of_lifts(daily_run):
+    """The acceptance rule of issue 7, judged over every campaign, offer and offer x channel
+    lift with enough contacts: a world has too few campaigns for the rule alone (with 5 of them
+    a correct 95% interval misses at least one 23% of the time). Coverage on more worlds is in
+    docs/configuration.md."""
+    judged = _judged_lifts(daily_run)
+    report = _coverage(judged)
+    print(report)
+    assert sum(unit.level == "campaign" for unit in judged) >= 4, report
+    assert len(judged) >= 10, f"too few lifts with enough contacts to judge: {report}"
+    assert sum(unit.inside for unit in judged) / len(judged) >= 0.9, report
 
 
 def test_planted_campaign_lift_lies_inside_the_reported_95_ci(daily_run):
-    judged, inside = _coverage(daily_run, "campaign", lambda row: row["campaign_id"])
-    assert judged >= 5, "too few campaigns with enough contacts to judge"
-    assert inside / judged >= 0.9, f"{inside} of {judged} campaigns inside their 95% CI"
-
-
-def test_planted_offer_channel_lift_lies_inside_the_reported_95_ci(daily_run):
-    judged, inside = _coverage(
-        daily_run, "offer_channel", lambda row: f"{row['offer_id']}|{row['channel']}"
-    )
-    assert judged >= 20
-    assert inside / judged >= 0.85, f"{inside} of {judged} offer/channels inside their 95% CI"
+    judged = [unit for unit in _judged_lifts(daily_run) if unit.level == "campaign"]
+    report = _coverage(judged)
+    print(report)
+    # one miss among a handful of campaigns is chance; two or more would point to a bias
+    assert sum(not unit.inside for unit in judged) <= 1, report
 
 
 def test_planted_low_performer_is_flagged_critical_and_the_best_offer_is_not(daily_run):

@@ -4,7 +4,8 @@
       1. given   - the contact_id the source sent, when that contact exists, is for the same
                    customer and offer, and the response came 0..window days after it;
       2. matched - otherwise the latest contact of the same customer and offer 0..window days
-                   before the response, a contact on the response's channel first;
+                   before the response, a treated contact on the response's channel first (a
+                   control contact was never delivered: its channel says nothing of the response);
       3. unattributed - otherwise; the response is kept with contact_id null and the reason.
     Control-group contacts count: a control customer's response measures the control rate.
 #}
@@ -85,7 +86,11 @@ match_candidates as (
         row_number() over (
             partition by needs_matching.response_id
             order by
-                case when contacts.channel = needs_matching.channel then 0 else 1 end,
+                case
+                    when contacts.channel = needs_matching.channel and not contacts.is_control
+                        then 0
+                    else 1
+                end,
                 contacts.contacted_at desc,
                 contacts.contact_id
         ) as match_order

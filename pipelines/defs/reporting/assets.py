@@ -24,7 +24,9 @@ def campaign_report(
 ) -> dg.MaterializeResult:
     settings = cmart.settings()
     published = settings.published_dir / "campaign_mart.duckdb"
-    path = write_report(published, settings.reports_dir, settings.run_date)
+    path = write_report(
+        published, settings.reports_dir, settings.run_date, models_dir=settings.models_dir
+    )
     context.log.info(f"wrote the report {path}")
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size}

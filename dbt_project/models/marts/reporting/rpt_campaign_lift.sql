@@ -8,11 +8,18 @@
     treated contacts (and its interval); incremental value = (treated - control) hard-response
     value per contact x treated contacts. has_enough_contacts: both groups have at least
     lift_min_contacts contacts (settings.yml `reporting:`).
+
+    Only mature contacts are measured: contacts whose attribution window
+    (decisioning.attribution_window_days) has fully elapsed by the run date, i.e. contacted
+    before run date - window. A younger contact may still draw a response that has not arrived,
+    so counting it would pull both rates towards 0 (and the lift with them), most for the
+    campaigns still running. The younger contacts are counted apart (n_*_maturing).
 #}
 with
 
 performance as (
     select
+        contact_date,
         campaign_id,
         offer_id,
         channel,
@@ -23,10 +30,32 @@ performance as (
     from {{ ref('rpt_campaign_performance') }}
 ),
 
-settings as (
+reporting_settings as (
     select
         lift_min_contacts
     from {{ ref('stg_config__reporting_settings') }}
+),
+
+decision_settings as (
+    select
+        attribution_window_days
+    from {{ ref('stg_config__decision_settings') }}
+),
+
+maturity as (
+    select
+        cast(
+            {{ dbt.dateadd('day', '-1 * attribution_window_days', run_date()) }} as date
+        ) as mature_before_date
+    from decision_settings
+),
+
+performance_matured as (
+    select
+        performance.*,
+        performance.contact_date < maturity.mature_before_date as is_mature
+    from performance
+    cross join maturity
 ),
 
 offer_channel_arms as (
@@ -35,13 +64,21 @@ offer_channel_arms as (
         campaign_id,
         offer_id,
         channel,
-        sum(case when not is_control then n_contacts else 0 end) as n_treated,
-        sum(case when not is_control then n_hard_responders else 0 end) as n_treated_hard,
-        sum(case when not is_control then hard_response_value else 0 end) as treated_value,
-        sum(case when is_control then n_contacts else 0 end) as n_control,
-        sum(case when is_control then n_hard_responders else 0 end) as n_control_hard,
-        sum(case when is_control then hard_response_value else 0 end) as control_value
-    from performance
+        sum(case when is_mature and not is_control then n_contacts else 0 end) as n_treated,
+        sum(case when is_mature and not is_control then n_hard_responders else 0 end)
+            as n_treated_hard,
+        sum(case when is_mature and not is_control then hard_response_value else 0 end)
+            as treated_value,
+        sum(case when is_mature and is_control then n_contacts else 0 end) as n_control,
+        sum(case when is_mature and is_control then n_hard_responders else 0 end)
+            as n_control_hard,
+        sum(case when is_mature and is_control then hard_response_value else 0 end)
+            as control_value,
+        sum(case when not is_mature and not is_control then n_contacts else 0 end)
+            as n_treated_maturing,
+        sum(case when not is_mature and is_control then n_contacts else 0 end)
+            as n_control_maturing
+    from performance_matured
     group by campaign_id, offer_id, channel
 ),
 
@@ -56,7 +93,9 @@ offer_arms as (
         sum(treated_value) as treated_value,
         sum(n_control) as n_control,
         sum(n_control_hard) as n_control_hard,
-        sum(control_value) as control_value
+        sum(control_value) as control_value,
+        sum(n_treated_maturing) as n_treated_maturing,
+        sum(n_control_maturing) as n_control_maturing
     from offer_channel_arms
     group by campaign_id, offer_id
 ),
@@ -72,7 +111,9 @@ campaign_arms as (
         sum(treated_value) as treated_value,
         sum(n_control) as n_control,
         sum(n_control_hard) as n_control_hard,
-        sum(control_value) as control_value
+        sum(control_value) as control_value,
+        sum(n_treated_maturing) as n_treated_maturing,
+        sum(n_control_maturing) as n_control_maturing
     from offer_arms
     group by campaign_id
 ),
@@ -94,10 +135,12 @@ measured as (
             'arms.n_control_hard', 'arms.n_control') }} as lift_ci_lower,
         {{ newcombe_diff_upper('arms.n_treated_hard', 'arms.n_treated',
             'arms.n_control_hard', 'arms.n_control') }} as lift_ci_upper,
-        arms.n_treated >= settings.lift_min_contacts
-            and arms.n_control >= settings.lift_min_contacts as has_enough_contacts
+        arms.n_treated >= reporting_settings.lift_min_contacts
+            and arms.n_control >= reporting_settings.lift_min_contacts as has_enough_contacts,
+        maturity.mature_before_date
     from arms
-    cross join settings
+    cross join reporting_settings
+    cross join maturity
 ),
 
 final as (
@@ -111,6 +154,8 @@ final as (
         cast(n_treated_hard as bigint) as n_treated_hard,
         cast(n_control as bigint) as n_control,
         cast(n_control_hard as bigint) as n_control_hard,
+        cast(n_treated_maturing as bigint) as n_treated_maturing,
+        cast(n_control_maturing as bigint) as n_control_maturing,
         round(treated_rate, 8) as treated_rate,
         round(control_rate, 8) as control_rate,
         round(treated_rate - control_rate, 8) as lift,
@@ -129,7 +174,8 @@ final as (
         ) as incremental_value,
         has_enough_contacts,
         coalesce(lift_ci_lower > 0, false) as is_significantly_positive,
-        coalesce(lift_ci_upper <= 0, false) as is_not_above_control
+        coalesce(lift_ci_upper <= 0, false) as is_not_above_control,
+        mature_before_date
     from measured
 )
 
