@@ -280,7 +280,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not published.is_file():
         print(f"cmart report: no published mart at {published}; run `cmart run`", file=sys.stderr)
         return 2
-    path = write_report(published, settings.reports_dir, settings.run_date)
+    path = write_report(
+        published, settings.reports_dir, settings.run_date, models_dir=settings.models_dir
+    )
     _say(f"report for {settings.run_date}: {path}")
     for alert in offer_alerts(published):
         _say(f"  {alert.line()}")
@@ -364,6 +366,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from cmart.config import load_config
     from cmart.locking import WarehouseBusyError, warehouse_lock
+    from cmart.propensity.features import FeatureBuildError, ensure_training_rows
     from cmart.propensity.train import TrainingError, train_model
 
     settings = _settings(args)
@@ -371,6 +374,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     _say(f"training the propensity model on {settings.warehouse_path}")
     try:
         with warehouse_lock(settings.warehouse_dir, what="cmart train", timeout=args.wait):
+            if ensure_training_rows(settings):
+                _say("  built the training rows of int_propensity_features_assembled")
             result = train_model(
                 settings.warehouse_path,
                 settings.models_dir,
@@ -381,7 +386,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except WarehouseBusyError as error:
         print(f"cmart train: {error}", file=sys.stderr)
         return 2
-    except TrainingError as error:
+    except (TrainingError, FeatureBuildError) as error:
         print(f"cmart train: {error}", file=sys.stderr)
         return 1
     metrics = result.metrics

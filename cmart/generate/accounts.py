@@ -387,7 +387,17 @@ def complaints_table(
 # --- life events --------------------------------------------------------------------------------
 
 
-def life_events_table(cfg: WorldConfig, seed: int, frame: Frame, customers: Customers) -> pa.Table:
+@dataclass(eq=False)
+class LifeEvents:
+    """Life events by customer: ``customer`` (row), ``event`` (index into vocab.LIFE_EVENTS) and
+    ``day``, ordered by customer then day."""
+
+    customer: np.ndarray
+    event: np.ndarray
+    day: np.ndarray
+
+
+def make_life_events(cfg: WorldConfig, seed: int, frame: Frame, customers: Customers) -> LifeEvents:
     """Events behind the customer updates (moved, married, new job) plus others of the last year."""
     rng = rng_for(seed, "life_events")
     size = customers.count
@@ -422,13 +432,15 @@ def life_events_table(cfg: WorldConfig, seed: int, frame: Frame, customers: Cust
     customer = np.concatenate(customer_parts)
     event_day = np.concatenate(day_parts)
     order = np.lexsort((event_day, customer))
+    return LifeEvents(customer[order], np.concatenate(event_parts)[order], event_day[order])
+
+
+def life_events_table(customers: Customers, events: LifeEvents) -> pa.Table:
     return pa.table(
         {
-            "customer_id": _customer_ids(customers, customer[order]),
-            "event_type": vocab_array(
-                vocab.LIFE_EVENTS, np.concatenate(event_parts)[order], dictionary=False
-            ),
-            "event_date": dates(event_day[order]),
+            "customer_id": _customer_ids(customers, events.customer),
+            "event_type": vocab_array(vocab.LIFE_EVENTS, events.event, dictionary=False),
+            "event_date": dates(events.day),
         }
     )
 
@@ -451,22 +463,32 @@ def score_days(frame: Frame) -> np.ndarray:
     return inside if len(inside) else np.array([frame.start_day])
 
 
+def credit_base(seed: int, customers: Customers) -> np.ndarray:
+    """The planted, true credit score of each customer (higher income, higher score)."""
+    rng = rng_for(seed, "credit_score")
+    income = customers.demographics.income.astype(float)
+    return rng.normal(620.0, 60.0, customers.count) + 30.0 * income
+
+
 def scores_table(
-    seed: int, frame: Frame, customers: Customers, complaints: Complaints, affinity: np.ndarray
+    seed: int,
+    frame: Frame,
+    customers: Customers,
+    complaints: Complaints,
+    affinity: np.ndarray,
+    credit: np.ndarray,
 ) -> pa.Table:
     rng = rng_for(seed, "scores")
     size = customers.count
     has_complaint = np.zeros(size, dtype=bool)
     has_complaint[complaints.customer] = True
-    income = customers.demographics.income.astype(float)
-    credit_base = rng.normal(620.0, 60.0, size) + 30.0 * income
     churn_base = 0.15 + 0.25 * has_complaint + rng.normal(0.0, 0.05, size)
     months = score_days(frame)
     customer_parts, name_parts, value_parts, time_parts = [], [], [], []
     for day in months:
         month_values = (
             np.clip(churn_base + rng.normal(0.0, 0.03, size), 0.0, 1.0).round(4),
-            np.clip(credit_base + rng.normal(0.0, 10.0, size), 300.0, 850.0).round(0),
+            np.clip(credit + rng.normal(0.0, 10.0, size), 300.0, 850.0).round(0),
             np.clip(affinity + rng.normal(0.0, 0.05, size), 0.0, 1.0).round(4),
         )
         for name, values in enumerate(month_values):

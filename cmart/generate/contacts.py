@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from cmart.generate.acceptance import Effects
 from cmart.generate.accounts import ConsentState, Holdings
 from cmart.generate.branches import Branches
 from cmart.generate.catalogue import Offers, Products
@@ -211,15 +212,19 @@ def file_stem(frame: Frame, file_index: int) -> str:
     return f"contacts_{date_of(frame.start_day + DAYS_PER_FILE * file_index).isoformat()}"
 
 
-def contacts_in(contacts: Contacts, customers: Customers, offers: Offers) -> ContactsIn:
+def contacts_in(
+    contacts: Contacts, customers: Customers, offers: Offers, effects: Effects
+) -> ContactsIn:
+    product = offers.product[contacts.offer]
     return ContactsIn(
         segment=customers.segment[contacts.customer],
-        product=offers.product[contacts.offer],
+        product=product,
         channel=contacts.channel,
         cell_multiplier=np.where(contacts.cell_b, offers.b_multiplier[contacts.offer], 1.0)
         * offers.hard_multiplier[contacts.offer],
         is_control=contacts.is_control,
         contacted_s=contacts.contacted_s,
+        factor=effects.factor(contacts.customer, product, contacts.contacted_s),
     )
 
 

@@ -82,7 +82,7 @@ class History:
 
     def _absorb(self, block: contacts.Contacts) -> None:
         world = self.world
-        into = contacts.contacts_in(block, world.customers, world.offers)
+        into = contacts.contacts_in(block, world.customers, world.offers, world.effects)
         stream = f"responses/{block.first_row}"
         drawn = planted.draw_responses(world.seed, stream, world.planted, into, world.frame.end_s)
         for name in _RESPONSE_FIELDS:

@@ -20,6 +20,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from cmart.generate.acceptance import TRUTH_FILE
 from cmart.generate.frame import day_number
 from cmart.generate.history import responses_table
 from cmart.generate.planted import (
@@ -180,6 +181,22 @@ def _load_truth(truth_dir: Path) -> tuple[Planted, pa.Table, pa.Table]:
     return plant, customers, offers
 
 
+def _acceptance_factors(truth_dir: Path, customers: pa.Table, plant: Planted) -> np.ndarray:
+    """(customers, products) planted acceptance factors as of the end of the world's history;
+    1 where the truth has none (off-path pairs, or a world written before the factors)."""
+    factors = np.ones((customers.num_rows, len(plant.products)), dtype=np.float32)
+    path = truth_dir / TRUTH_FILE
+    if path.is_file():
+        table = pq.read_table(path)
+        customer = _index(table.column("customer_id"), customers.column("customer_id"))
+        product = _index(table.column("product_id"), list(plant.products))
+        known = (customer >= 0) & (product >= 0)
+        factors[customer[known], product[known]] = table.column("acceptance_factor").to_numpy()[
+            known
+        ]
+    return factors
+
+
 def _batch_id_template(since: dt.date, seed: int, count: int) -> str:
     return f"RI{since:%Y%m%d}S{seed}-" + "#" * max(9, len(str(count)))
 
@@ -225,6 +242,8 @@ def generate_responses(
         is_control=chosen.column("is_control").to_numpy(zero_copy_only=False).astype(bool),
         contacted_s=contacted[rows],
     )
+    factors = _acceptance_factors(settings.truth_dir, customers, plant)
+    into.factor = factors[customer[rows], into.product].astype(np.float64)
     drawn = draw_responses(seed, f"responses_inc/{since.isoformat()}", plant, into, cutoff_s)
     picked = pa.array(drawn.contact)
     table = responses_table(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cmart.generate import accounts, branches, catalogue, crm, people, planted
+from cmart.generate import acceptance, accounts, branches, catalogue, crm, people, planted
 from cmart.generate.frame import Frame
 from cmart.generate.worldconfig import WorldConfig
 
@@ -25,4 +25,7 @@ class World:
     holdings: accounts.Holdings
     complaints: accounts.Complaints
     affinity: np.ndarray
+    credit: np.ndarray
+    life_events: accounts.LifeEvents
+    effects: acceptance.Effects
     planted: planted.Planted

@@ -6,8 +6,11 @@ older ones assisted and paper channels, each with a favourite). So the best offe
 channel differ by segment, and a model that learns from the responses can find them.
 
 Treated contacts respond (soft funnel, hard, negative) with the planted probabilities, times the
-offer's cell-B multiplier for cell B. Control contacts are never delivered: they only convert
-organically, at ``organic_ratio`` times the treated hard rate, without a contact reference.
+customer's acceptance factor (:mod:`acceptance`: hard times the factor, soft times its square
+root) and the offer's cell-B multiplier for cell B. Control contacts are never delivered: they
+only convert organically, at ``organic_ratio`` times the segment's planted hard rate (the
+customer's factor is what a contact persuades, so it does not move organic purchases), without a
+contact reference.
 """
 
 from __future__ import annotations
@@ -175,6 +178,10 @@ class ContactsIn:
     cell_multiplier: np.ndarray
     is_control: np.ndarray
     contacted_s: np.ndarray
+    factor: np.ndarray | None = None  # customer-level acceptance factor (acceptance.py)
+
+    def acceptance_factor(self) -> np.ndarray:
+        return np.ones(len(self.segment)) if self.factor is None else self.factor
 
     def expected_hard(self, planted: Planted) -> np.ndarray:
         """Planted hard-response probability per contact (organic for controls)."""
@@ -182,7 +189,7 @@ class ContactsIn:
         return np.where(
             self.is_control,
             base * planted.organic_ratio,
-            np.minimum(base * self.cell_multiplier, 0.9),
+            np.minimum(base * self.acceptance_factor() * self.cell_multiplier, 0.9),
         )
 
 
@@ -256,14 +263,16 @@ def draw_responses(
     rng = rng_for(seed, stream)
     size = len(contacts.segment)
     key = (contacts.segment, contacts.product, contacts.channel)
+    factor = contacts.acceptance_factor()
     p_hard = planted.p_hard[key]
-    treated_hard = np.minimum(p_hard * contacts.cell_multiplier, 0.9)
+    treated_hard = np.minimum(p_hard * factor * contacts.cell_multiplier, 0.9)
     p_negative = planted.p_negative[key]
     draw = rng.random(size)
     treated = ~contacts.is_control
     hard = treated & (draw < treated_hard)
     negative = treated & ~hard & (draw < treated_hard + p_negative)
-    soft = treated & ~hard & ~negative & (draw < treated_hard + p_negative + planted.p_soft[key])
+    p_soft = np.minimum(planted.p_soft[key] * np.sqrt(factor), 0.6)
+    soft = treated & ~hard & ~negative & (draw < treated_hard + p_negative + p_soft)
     organic = contacts.is_control & (draw < p_hard * planted.organic_ratio)
     n_soft, n_hard = len(planted.soft_types), len(planted.hard_types)
     out = _Rows([], [], [], [], [])

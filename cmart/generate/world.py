@@ -11,7 +11,16 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from cmart.generate import accounts, branches, catalogue, contacts, crm, people, planted
+from cmart.generate import (
+    acceptance,
+    accounts,
+    branches,
+    catalogue,
+    contacts,
+    crm,
+    people,
+    planted,
+)
 from cmart.generate.dirty import Dirt
 from cmart.generate.frame import Frame, date_of
 from cmart.generate.history import History
@@ -68,9 +77,11 @@ def _write_accounts(world: World, sink: Sink) -> accounts.ConsentState:
     sink.write("preferences", [("preferences", preferences)], "csv")
     complaints = accounts.complaints_table(cfg, seed, world.complaints, customers)
     sink.write("complaints", [("complaints", complaints)], "csv")
-    life_events = accounts.life_events_table(cfg, seed, frame, customers)
+    life_events = accounts.life_events_table(customers, world.life_events)
     sink.write("life_events", [("life_events", life_events)], "jsonl")
-    scores = accounts.scores_table(seed, frame, customers, world.complaints, world.affinity)
+    scores = accounts.scores_table(
+        seed, frame, customers, world.complaints, world.affinity, world.credit
+    )
     sink.write("scores", [("scores", scores)], "parquet")
     return state
 
@@ -108,6 +119,12 @@ def _build_world(cfg: WorldConfig, seed: int, frame: Frame, n_customers: int) ->
     customers = people.make_customers(cfg, seed, frame, n_customers, n_only, network)
     products = catalogue.make_products(cfg, seed)
     campaigns = catalogue.make_campaigns(seed, frame, len(products.ids))
+    holdings = accounts.make_holdings(cfg, seed, frame, customers)
+    credit = accounts.credit_base(seed, customers)
+    life_events = accounts.make_life_events(cfg, seed, frame, customers)
+    effects = acceptance.make_effects(
+        cfg, seed, customers, products, holdings.active.sum(axis=1), credit, life_events
+    )
     return World(
         cfg=cfg,
         frame=frame,
@@ -118,9 +135,12 @@ def _build_world(cfg: WorldConfig, seed: int, frame: Frame, n_customers: int) ->
         products=products,
         campaigns=campaigns,
         offers=catalogue.make_offers(cfg, seed, campaigns, products, frame),
-        holdings=accounts.make_holdings(cfg, seed, frame, customers),
+        holdings=holdings,
         complaints=accounts.make_complaints(seed, frame, customers),
         affinity=accounts.digital_affinity(seed, customers),
+        credit=credit,
+        life_events=life_events,
+        effects=effects,
         planted=planted.plant(cfg, seed),
     )
 
@@ -136,6 +156,9 @@ def _write_truth(
     truth = settings.truth_dir
     files = {
         "acceptance_rates.csv": planted.acceptance_table(world.planted, world.cfg.on_path),
+        acceptance.TRUTH_FILE: acceptance.effects_table(
+            world.cfg, world.effects, world.customers, world.products, world.frame.end_s
+        ),
         "customer_truth.parquet": _customer_truth(world),
         "identity_matches.csv": crm.identity_truth(world.crm, world.customers),
         "campaign_lift.csv": history.lift_table(),
@@ -166,6 +189,7 @@ def _write_truth(
             "base_soft": planted.BASE_SOFT,
             "base_negative": planted.BASE_NEGATIVE,
             "organic_ratio": world.planted.organic_ratio,
+            "customer_effects": acceptance.describe(),
             "contact_id_share": planted.CONTACT_ID_SHARE,
             "cross_channel_share": planted.CROSS_CHANNEL_SHARE,
             "max_lag_days": planted.MAX_LAG_S // 86_400,

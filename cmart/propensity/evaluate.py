@@ -3,14 +3,16 @@
 For the run date's contactable candidates (fct_offer_eligibility rows that passed every
 per-candidate rule: eligibility_status 'eligible' or 'control_group'), the true acceptance
 probability of a candidate is the planted p_hard of the customer's true segment, product and
-channel, times the offer's planted multipliers (cell B, low performer). Each policy contacts
+channel, times the customer's planted acceptance factor for the product at the end of the
+history (customer_effects.parquet), times the offer's planted multipliers (cell B, low
+performer), capped at 0.9: the probability the generator draws responses with. Each policy contacts
 every customer with as many offers as the NBO list gives them (same contact policies, same
 volume), one channel per offer, its best by the policy's ranking:
 
 - nbo: the offers and channels nbo actually selected;
 - oracle: ranked by the true expected value (p_true x product value);
 - model: ranked by propensity_scores.score x product value;
-- segment_rate: ranked by the candidates' segment-rate propensity x product value.
+- segment_rate: ranked by the segment rate (int_propensity_estimated) x product value.
 
 Reported: expected accepted offers (sum of p_true) and value (sum of p_true x value) per
 policy, and each divided by the oracle's. Channel capacities and tier conflicts are not
@@ -28,6 +30,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 CONTACTABLE = ("eligible", "control_group")
+EFFECTS_FILE = "customer_effects.parquet"  # cmart.generate.acceptance.TRUTH_FILE
+MAX_P_HARD = 0.9  # the generator caps a treated contact's hard probability here
 POLICIES = {
     "oracle": "p_true * product_value",
     "oracle_count": "p_true",
@@ -61,6 +65,14 @@ def _register_truth(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> None:
     con.register(
         "truth_offers", pa_csv.read_csv(truth_dir / "offer_truth.csv", convert_options=strings)
     )
+    effects = truth_dir / EFFECTS_FILE
+    if effects.exists():
+        con.register("truth_effects", pq.read_table(effects))
+    else:  # a world written before customer-level effects: every factor is 1
+        con.execute(
+            "create temp table truth_effects (customer_id varchar, product_id varchar, "
+            "acceptance_factor double)"
+        )
 
 
 def _candidates_sql(run_date: dt.date, has_scores: bool) -> str:
@@ -82,12 +94,16 @@ def _candidates_sql(run_date: dt.date, has_scores: bool) -> str:
             eligibility.channel,
             eligibility.is_selected,
             coalesce(products.product_value, 0) as product_value,
-            eligibility.propensity as segment_rate,
+            coalesce(estimated.propensity, eligibility.propensity) as segment_rate,
             {model_score} as model_score,
-            coalesce(rates.p_hard, 0)
-                * coalesce(offers.hard_rate_multiplier, 1)
-                * case when eligibility.cell = 'B' then coalesce(offers.cell_b_multiplier, 1)
-                    else 1 end as p_true
+            least(
+                coalesce(rates.p_hard, 0)
+                    * coalesce(effects.acceptance_factor, 1)
+                    * coalesce(offers.hard_rate_multiplier, 1)
+                    * case when eligibility.cell = 'B'
+                        then coalesce(offers.cell_b_multiplier, 1) else 1 end,
+                {MAX_P_HARD}
+            ) as p_true
         from decisioning.fct_offer_eligibility as eligibility
         left join core.dim_product as products
             on eligibility.product_id = products.product_id
@@ -99,6 +115,13 @@ def _candidates_sql(run_date: dt.date, has_scores: bool) -> str:
             and eligibility.channel = rates.channel
         left join truth_offers as offers
             on eligibility.offer_id = offers.offer_id
+        left join intermediate.int_propensity_estimated as estimated
+            on eligibility.segment_code = estimated.segment_code
+            and eligibility.product_id = estimated.product_id
+            and eligibility.channel = estimated.channel
+        left join truth_effects as effects
+            on eligibility.customer_id = effects.customer_id
+            and eligibility.product_id = effects.product_id
         {scores_join}
         where eligibility.run_date = date '{run_date.isoformat()}'
             and eligibility.eligibility_status in ({statuses})
@@ -138,7 +161,7 @@ def decision_quality(warehouse_path: Path, truth_dir: Path, run_date: dt.date) -
                 "select count(*) from information_schema.tables "
                 "where table_schema = 'decisioning' and table_name = 'propensity_scores'"
             ).fetchone()[0]
-        )
+        ) and bool(con.execute("select count(*) from decisioning.propensity_scores").fetchone()[0])
         con.execute(_candidates_sql(run_date, has_scores))
         versions = (
             con.execute(

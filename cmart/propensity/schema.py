@@ -28,6 +28,12 @@ NON_FEATURE_COLUMNS = (
     "as_of_at",
 )
 LABEL = "is_hard_response"
+# A feature the model gets beside the table's columns: the smoothed segment x product x channel
+# hard rate (int_propensity_estimated at scoring), the prior the trees refine per customer. The
+# model sees its keys only through it (monotone increasing): a segment x channel effect is what
+# the smoothed rate estimates best, cell by cell, so the model's channel choice follows it.
+SEGMENT_RATE = "segment_rate"
+SEGMENT_RATE_KEYS = ("segment_code", "product_id", "channel")
 
 
 class FeatureSchemaError(ValueError):
@@ -81,7 +87,7 @@ class FeatureSchema:
         numeric: list[str] = []
         categorical: dict[str, tuple[str, ...]] = {}
         for field in table.schema:
-            if field.name in NON_FEATURE_COLUMNS:
+            if field.name in NON_FEATURE_COLUMNS or field.name in SEGMENT_RATE_KEYS:
                 continue
             if _is_text(field.type):
                 counts = pc.value_counts(pc.drop_null(table.column(field.name)))
@@ -112,7 +118,9 @@ class FeatureSchema:
         extra = [
             name
             for name in schema.names
-            if name not in NON_FEATURE_COLUMNS and name not in self.names
+            if name not in NON_FEATURE_COLUMNS
+            and name not in SEGMENT_RATE_KEYS
+            and name not in self.names
         ]
         if extra:
             problems.append(f"new column(s) the model does not know: {extra}")

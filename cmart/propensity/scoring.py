@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from cmart.propensity import artifacts
 from cmart.propensity.artifacts import LoadedModel
+from cmart.propensity.schema import SEGMENT_RATE
 
 FALLBACK_VERSION = "segment_rate"
 SCORE_SCHEMA = pa.schema(
@@ -47,16 +48,42 @@ def _scores_table(rows: pa.Table, scores: pa.Array | np.ndarray, version: str) -
     )
 
 
-def score_with_model(batches: Iterable[pa.RecordBatch], loaded: LoadedModel) -> pa.Table:
-    """Score every batch of scoring rows with the model, after checking the schema."""
+def with_segment_rate(rows: pa.Table, estimated: pa.Table | None) -> pa.Table:
+    """``rows`` (one per channel) plus SEGMENT_RATE from int_propensity_estimated (the overall
+    rate where the segment has none), in the rows' order."""
+    if estimated is None or estimated.num_rows == 0:
+        rate = pa.nulls(rows.num_rows, pa.float64())
+    else:
+        overall = pc.max(estimated.column("overall_hard_rate")).as_py() or 0.0
+        keys = rows.select(FALLBACK_KEYS).append_column(
+            "row_number", pa.array(np.arange(rows.num_rows))
+        )
+        joined = keys.join(
+            estimated.select([*FALLBACK_KEYS, "propensity"]),
+            keys=FALLBACK_KEYS,
+            join_type="left outer",
+        ).sort_by("row_number")
+        rate = pc.fill_null(joined.column("propensity"), overall).cast(pa.float64())
+    return rows.append_column(SEGMENT_RATE, rate)
+
+
+def score_with_model(
+    batches: Iterable[pa.RecordBatch], loaded: LoadedModel, estimated: pa.Table | None = None
+) -> pa.Table:
+    """Score every batch of scoring rows with the model, after checking the schema; a model
+    that uses SEGMENT_RATE gets it from ``estimated`` (int_propensity_estimated)."""
     parts = [SCORE_SCHEMA.empty_table()]
     checked = False
+    uses_rate = SEGMENT_RATE in loaded.schema.names
     for batch in batches:
         rows = pa.Table.from_batches([batch])
+        expanded = by_channel(rows)
+        if uses_rate:
+            rows = rows.append_column(SEGMENT_RATE, pa.nulls(rows.num_rows, pa.float64()))
+            expanded = with_segment_rate(expanded, estimated)
         if not checked:
             loaded.schema.check(rows.schema, model=f"propensity model {loaded.version}")
             checked = True
-        expanded = by_channel(rows)
         if expanded.num_rows == 0:
             continue
         scores = loaded.model.predict_proba(loaded.schema.matrix(expanded))[:, 1]
@@ -89,4 +116,4 @@ def propensity_scores(
     if version is None:
         return score_with_segment_rate(batches, estimated)
     loaded = artifacts.load_model(Path(models_dir), version)  # type: ignore[arg-type]
-    return score_with_model(batches, loaded)
+    return score_with_model(batches, loaded, estimated)

@@ -19,7 +19,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from cmart.config import CampaignConfig, PropensitySettings
 from cmart.propensity import artifacts, metrics
-from cmart.propensity.schema import FEATURE_TABLE, LABEL, FeatureSchema
+from cmart.propensity.schema import FEATURE_TABLE, LABEL, SEGMENT_RATE, FeatureSchema
 
 FRAME_COLUMNS = ["segment_code", "product_id", "channel", "campaign_id", LABEL, "is_control"]
 
@@ -59,6 +59,8 @@ def _booster(settings: PropensitySettings, schema: FeatureSchema, **overrides: A
         "min_samples_leaf": settings.min_samples_leaf,
         "l2_regularization": settings.l2_regularization,
         "categorical_features": schema.categorical_mask,
+        # more segment-rate prior, never a lower score (docs/propensity.md)
+        "monotonic_cst": [1 if name == SEGMENT_RATE else 0 for name in schema.names],
         "early_stopping": True,
         "validation_fraction": 0.1,
         "n_iter_no_change": 20,
@@ -77,6 +79,14 @@ def _window(table: pa.Table) -> dict[str, str | None]:
 
 def _frame(table: pa.Table) -> pd.DataFrame:
     return table.select(FRAME_COLUMNS).to_pandas()
+
+
+def with_segment_rate(rows: pa.Table, learned_on: pa.Table, prior_contacts: float) -> pa.Table:
+    """``rows`` plus the feature SEGMENT_RATE: the segment-rate baseline learned on
+    ``learned_on`` (the training split for training and validation rows, so validation stays
+    unseen). Scoring takes it from int_propensity_estimated, the same rate on all contacts."""
+    rate = metrics.segment_rate_baseline(_frame(learned_on), _frame(rows), prior_contacts)
+    return rows.append_column(SEGMENT_RATE, pa.array(rate, pa.float64()))
 
 
 def _check_size(train: pa.Table, settings: PropensitySettings) -> None:
@@ -130,13 +140,16 @@ def train_model(
     validation = treated.filter(is_validation)
     controls = rows.filter(pc.and_(rows.column("is_control"), rows.column("is_validation")))
     _check_size(train, settings)
+    prior = config.decisioning.propensity_prior_contacts
+    train, validation, controls = (
+        with_segment_rate(part, train, prior) for part in (train, validation, controls)
+    )
+    treated = with_segment_rate(treated, treated, prior)
     schema = FeatureSchema.infer(train)
     labels = train.column(LABEL).to_numpy(zero_copy_only=False).astype(np.int64)
     model = _booster(settings, schema).fit(schema.matrix(train), labels)
     fitted_at = time.perf_counter()
-    evaluation = evaluate_split(
-        model, schema, train, validation, controls, config.decisioning.propensity_prior_contacts
-    )
+    evaluation = evaluate_split(model, schema, train, validation, controls, prior)
     everything = treated.column(LABEL).to_numpy(zero_copy_only=False).astype(np.int64)
     final = _booster(settings, schema, max_iter=max(int(model.n_iter_), 1), early_stopping=False)
     final.fit(schema.matrix(treated), everything)

@@ -512,3 +512,44 @@ def test_impossible_arguments_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         generate_world(Settings(data_dir=tmp_path, run_date=END_DATE), **arguments)
+
+
+def test_customers_differ_within_a_segment_by_a_planted_acceptance_factor(
+    con: duckdb.DuckDBPyConnection, world: tuple[Settings, GenerateReport, list[str]]
+) -> None:
+    truth = world[0].truth_dir
+    con.execute(
+        f"create or replace view effects as select * from '{truth}/customer_effects.parquet'"
+    )
+    mean, low, high, spread = _one(
+        con,
+        "select avg(acceptance_factor), min(acceptance_factor), max(acceptance_factor), "
+        "stddev(ln(acceptance_factor)) from effects",
+    )
+    assert 0.85 < mean < 1.25 and low >= 0.1 and high > 3 and 0.4 < spread < 1.2
+    # treated contacts of the customers the factor favours accept more often, in every segment
+    rates = con.execute(
+        f"""
+        with treated as (
+            select contacts.contact_id, truth_customers.segment_code, effects.acceptance_factor
+            from contacts
+            inner join offers using (offer_id)
+            inner join truth_customers using (customer_id)
+            inner join effects
+                on contacts.customer_id = effects.customer_id
+                and offers.product_id = effects.product_id
+            where not contacts.is_control
+        ),
+        hard as (
+            select distinct contact_id from responses
+            where contact_id is not null and response_type in {HARD!r}
+        )
+        select acceptance_factor > 1 as favoured, avg((hard.contact_id is not null)::int)
+        from treated left join hard using (contact_id)
+        group by all
+        """
+    ).fetchall()
+    rate = dict(rates)
+    assert rate[True] > 1.8 * rate[False], rate
+    document = json.loads((truth / "world.json").read_text())
+    assert document["planted"]["customer_effects"]["trigger_days"] > 0

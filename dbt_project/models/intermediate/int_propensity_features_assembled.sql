@@ -9,8 +9,12 @@
     after as_of_at and are never features.
     Contacts are sampled by a stable hash of contact_id to at most max_training_rows, and only
     contacts with a complete label window (label_days before the end of the run date) are kept.
+    Without an active model (env CMART_PROPENSITY_ACTIVE not '1', set by the pipeline when
+    <models_dir>/active.json exists) nothing reads the rows: the model builds empty, so the
+    daily run does not pay for it; `cmart train` builds it with the variable set.
 #}
 {%- set score_names = var('propensity_score_names') %}
+{%- set is_model_active = env_var('CMART_PROPENSITY_ACTIVE', '0') == '1' %}
 
 with
 
@@ -255,10 +259,18 @@ scoring_rows as (
     where current_holdings.customer_id is null
 ),
 
-spine as (
+all_rows as (
     select * from contact_rows
     union all
     select * from scoring_rows
+),
+
+-- a constant filter: the optimiser drops every step above when it is false
+spine as (
+    select
+        all_rows.*
+    from all_rows
+    where {{ 'true' if is_model_active else 'false' }}
 ),
 
 -- features: each joins the spine to facts strictly before as_of_at

@@ -4,6 +4,7 @@ versioned in <data-dir>/models/, activated for the next daily run's propensity_s
 import dagster as dg
 
 from cmart.config import load_config
+from cmart.propensity.features import ensure_training_rows
 from cmart.propensity.train import train_model
 from pipelines.lib.resources import CampaignMartResource
 
@@ -23,6 +24,7 @@ def propensity_model(
     context: dg.AssetExecutionContext, cmart: CampaignMartResource
 ) -> dg.MaterializeResult:
     settings = cmart.settings()
+    ensure_training_rows(settings)  # the daily run builds them only while a model is active
     result = train_model(
         settings.warehouse_path,
         settings.models_dir,
