@@ -3,32 +3,42 @@
 What a competent data engineer would write instead of the whole mart when the only question is
 "which offers go to which customer on which channel today": it reads the landing files directly
 (CSV, CSV.gz, JSON lines, Parquet; any mix), normalises and deduplicates only the columns the
-decision needs, and computes, with the same rules as the `nbo` model:
+decision needs, and computes, with the same rules as the pipeline's decisioning
+(int_offer_channels_expanded -> int_offer_candidates -> int_offer_arbitrated -> nbo):
 
 * the customer's segment (first rule by priority on age at the run date, income band,
   occupation) and the products on the segment's path that the customer does not hold;
-* active offers (offer and campaign valid on the run date) on each of their channels;
-* no open complaint; no response to the same offer in the suppression window;
-* the 7-day frequency cap per channel, when the rules set one (``max_contacts_7d``);
+* active offers (offer and campaign valid on the run date) on each of their channels that the
+  product's channel rules allow (product_channels; a product without rules: every channel);
 * the consent rule of CONTRACTS.md (latest event per customer, channel and topic; an `all`
   opt-out beats a topic opt-in; opt-in channels need an explicit opt-in);
+* the channel's contact policy (contact_policies, `default` row inherited): no open complaint
+  where it says so, the 7- and 30-day caps on treated contacts, the decline cool-down (a
+  negative response to any offer of the product) and the days between offers of one product;
+  no response to the same offer in the suppression window;
 * reachability: the channel's contact fields exist (e-mail and postal address picked by the
   customer's preferences; mobile phone and e-mail completed from matched CRM records; the
   customer's rep);
-* score = smoothed hard-response rate per (segment at contact, product, channel) x value, with
+* score = propensity^propensity_weight x value^value_weight - cost_weight x cost per contact,
+  propensity = smoothed hard-response rate per (segment at contact, product, channel), with
   responses attributed to contacts (the given contact if valid, else the latest in the window);
-* the best channel per offer, the top N offers per customer, the control group and the A/B cell
-  by the same md5 buckets;
+* arbitration: channels per offer by the product's channel order, then score; one offer per
+  product; the tier of the customer's best offer (premium and mass never together); the top N
+  offers; the control group and the A/B cell by the same md5 buckets; then placement rounds:
+  per customer and channel while the caps leave room, then the channel's daily capacity to
+  the highest scores, a loser trying its next channel (capacity_fallback_channels more);
 
 and writes `offers.csv` + `offers.parquet` + `_manifest.json` per channel, control group left
 out. It uses nothing but DuckDB (and the standard library). Run it as
-``python -m bench.baseline --landing-dir D/landing --out-dir OUT --run-date YYYY-MM-DD``; it
-prints its phase timings as JSON.
+``python -m bench.baseline --landing-dir D/landing --out-dir OUT --run-date YYYY-MM-DD``
+(``--rules`` JSON of `Rules`, as `bench.harness.decision_rules` writes it; without, the
+configuration folder's files and the shipped settings); it prints its phase timings as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
 import hashlib
 import json
@@ -47,20 +57,39 @@ EXTENSIONS = {".csv": "csv", ".gz": "csv", ".jsonl": "json", ".parquet": "parque
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "cmart" / "config_defaults"
 
 
+POLICY_FIELDS = (
+    "max_contacts_7d",
+    "max_contacts_30d",
+    "decline_cooldown_days",
+    "suppress_while_complaint_open",
+    "min_days_between_same_product",
+)
+
+
 @dataclass(frozen=True)
 class Rules:
-    """The decisioning settings (settings.yml `decisioning:`)."""
+    """The decisioning configuration (settings.yml `decisioning:` and the optional CSVs).
+
+    `contact_policies`, `product_channels` and `product_tiers` left at None are read from the
+    configuration folder (contact_policies.csv, product_channels.csv, product_tiers.csv)."""
 
     top_n_offers: int = 3
     response_suppression_days: int = 30
     attribution_window_days: int = 30
     propensity_prior_contacts: int = 200
     default_control_rate: float = 0.1
-    # 7-day frequency cap: channel -> most non-control contacts per customer in the 7 days that
-    # end with the run date (its own contacts are not in yet: the 6 days before it); a customer
-    # at the cap gets no offer on that channel. Key `default` covers
-    # channels without their own entry. Empty = no cap (the pipeline's `nbo` without policies).
-    max_contacts_7d: dict[str, int] = field(default_factory=dict)
+    propensity_weight: float = 1.0
+    value_weight: float = 1.0
+    cost_weight: float = 0.0
+    separate_tiers: bool = True
+    capacity_fallback_channels: int = 2
+    # channel (or `default`) -> {POLICY_FIELDS: value or None}; a channel's missing or null
+    # fields inherit the `default` entry's, as contact_policies.csv rows do
+    contact_policies: dict[str, dict[str, object]] | None = None
+    # product -> {channel: channel_order}: a product listed may use only those channels
+    product_channels: dict[str, dict[str, int]] | None = None
+    # product -> tier (premium | mass), overriding the products file's tier
+    product_tiers: dict[str, str] | None = None
 
 
 @dataclass
@@ -96,7 +125,12 @@ SOURCES: dict[str, dict[str, str]] = {
         "mobile_phone": "varchar",
         "updated_at": "timestamp",
     },
-    "products": {"product_id": "varchar", "category": "varchar", "value": "double"},
+    "products": {
+        "product_id": "varchar",
+        "category": "varchar",
+        "tier": "varchar",
+        "value": "double",
+    },
     "holdings": {
         "customer_id": "varchar",
         "product_id": "varchar",
@@ -514,6 +548,8 @@ def load_sources(con: duckdb.DuckDBPyConnection, landing_dir: Path, config_dir: 
                 coalesce(cast(requires_opt_in as boolean), false) as requires_opt_in,
                 {_code("contact_fields")} as contact_fields,
                 {_code("message_kind")} as message_kind,
+                cast(daily_capacity as bigint) as daily_capacity,
+                cast(cost_per_contact as double) as cost_per_contact,
                 -- one bit per channel: per-customer channel sets become integers
                 cast(1 as bigint) << cast(row_number() over (order by channel_code) - 1 as int)
                     as channel_bit
@@ -522,6 +558,10 @@ def load_sources(con: duckdb.DuckDBPyConnection, landing_dir: Path, config_dir: 
             select {_code("response_type")} as response_type
             from {config["response_types"]}
             where {_code("response_class")} = 'hard'""",
+        f"""create table negative_types as
+            select {_code("response_type")} as response_type
+            from {config["response_types"]}
+            where {_code("response_class")} = 'negative'""",
         _latest(
             "customers",
             f"""trim(customer_id) as customer_id, {_identifier("national_id")} as national_id,
@@ -548,7 +588,7 @@ def load_sources(con: duckdb.DuckDBPyConnection, landing_dir: Path, config_dir: 
         _latest(
             "products",
             f"""trim(product_id) as product_id, {_code("category")} as category,
-                value as product_value""",
+                {_code("tier")} as tier, value as product_value""",
             src["products"],
             keys="product_id",
         ),
@@ -622,30 +662,130 @@ def load_sources(con: duckdb.DuckDBPyConnection, landing_dir: Path, config_dir: 
         con.execute(statement)
 
 
-def _frequency_capped(rules: Rules, day: str, day_end: str) -> str:
-    """`create table frequency_capped`: per customer, the bits of the channels at their 7-day
-    cap (non-control contacts in the 7-day window ending with the run date)."""
-    if not rules.max_contacts_7d:
-        return "create table frequency_capped as select '' as customer_id, 0 as capped_mask limit 0"
-    caps = ", ".join(
-        f"({_quote(channel)}, {int(cap)})" for channel, cap in sorted(rules.max_contacts_7d.items())
+def _config_rows(config_dir: Path, name: str) -> list[dict[str, str]]:
+    """The rows of an optional configuration CSV (none when the file is absent)."""
+    path = config_dir / f"{name}.csv"
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return [
+            {key.strip(): (value or "").strip() for key, value in row.items() if key}
+            for row in csv.DictReader(handle)
+        ]
+
+
+def _policy_value(name: str, value: object) -> int | bool | None:
+    if value is None or value == "":
+        return None
+    if name == "suppress_while_complaint_open":
+        if isinstance(value, str):
+            return value.strip().lower() in ("true", "t", "1", "yes", "y", "on")
+        return bool(value)
+    return int(str(value))
+
+
+def resolved_policies(
+    rules: Rules, config_dir: Path, channels: Sequence[str]
+) -> dict[str, dict[str, int | bool | None]]:
+    """channel -> its contact policy: its own row, empty cells from the `default` row (no row:
+    the `default` row); no cap where neither sets one, complaints suppress unless set false."""
+    raw = rules.contact_policies
+    if raw is None:
+        raw = {
+            row["channel_code"].lower(): {name: row.get(name) for name in POLICY_FIELDS}
+            for row in _config_rows(config_dir, "contact_policies")
+        }
+    base = raw.get("default", {})
+    resolved: dict[str, dict[str, int | bool | None]] = {}
+    for channel in channels:
+        own = raw.get(channel, base)
+        policy = {}
+        for name in POLICY_FIELDS:
+            value = _policy_value(name, own.get(name))
+            policy[name] = _policy_value(name, base.get(name)) if value is None else value
+        policy["decline_cooldown_days"] = policy["decline_cooldown_days"] or 0
+        policy["min_days_between_same_product"] = policy["min_days_between_same_product"] or 0
+        if policy["suppress_while_complaint_open"] is None:
+            policy["suppress_while_complaint_open"] = True
+        resolved[channel] = policy
+    return resolved
+
+
+def _values_table(name: str, columns: dict[str, str], rows: Sequence[Sequence[object]]) -> str:
+    """`create table <name>` from literal rows (None = null), typed by `columns`."""
+
+    def literal(value: object, sql_type: str) -> str:
+        if value is None:
+            return f"cast(null as {sql_type})"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return f"cast({value!r} as {sql_type})"
+        return f"cast({_quote(str(value))} as {sql_type})"
+
+    names = ", ".join(columns)
+    if not rows:
+        typed = ", ".join(f"cast(null as {kind}) as {column}" for column, kind in columns.items())
+        return f"create table {name} as select {typed} where false"
+    values = ", ".join(
+        "("
+        + ", ".join(literal(value, kind) for value, kind in zip(row, columns.values(), strict=True))
+        + ")"
+        for row in rows
     )
-    return f"""create table frequency_capped as
-        with caps(channel, max_contacts) as (values {caps}),
-        recent as (
-            select customer_id, channel, count(*) as n_contacts
-            from contacts
-            where not coalesce(is_control, false)
-                and contacted_at >= {day} - interval 6 day and contacted_at < {day}
-            group by all
-        )
-        select recent.customer_id, bit_or(channels.channel_bit) as capped_mask
-        from recent
-        inner join channels on recent.channel = channels.channel_code
-        left join caps as own on recent.channel = own.channel
-        left join caps as fallback on fallback.channel = 'default'
-        where recent.n_contacts >= coalesce(own.max_contacts, fallback.max_contacts)
-        group by recent.customer_id"""
+    return f"create table {name} as select * from (values {values}) as rows({names})"
+
+
+def config_tables(con: duckdb.DuckDBPyConnection, rules: Rules, config_dir: Path) -> None:
+    """Tables `policies` (every channel's resolved contact policy), `product_channels` and
+    `product_tiers`, from the rules or else the configuration folder's CSVs."""
+    channels = [str(row[0]) for row in con.execute("select channel_code from channels").fetchall()]
+    policies = resolved_policies(rules, config_dir, channels)
+    product_channels = rules.product_channels
+    if product_channels is None:
+        product_channels = {}
+        for row in _config_rows(config_dir, "product_channels"):
+            orders = product_channels.setdefault(row["product_id"], {})
+            orders[row["channel_code"].lower()] = int(row["channel_order"])
+    product_tiers = rules.product_tiers
+    if product_tiers is None:
+        product_tiers = {
+            row["product_id"]: row["tier"].lower()
+            for row in _config_rows(config_dir, "product_tiers")
+        }
+    statements = [
+        _values_table(
+            "policies",
+            {
+                "channel": "varchar",
+                "max_contacts_7d": "integer",
+                "max_contacts_30d": "integer",
+                "decline_cooldown_days": "integer",
+                "suppress_while_complaint_open": "boolean",
+                "min_days_between_same_product": "integer",
+            },
+            [
+                (channel, *(policy[name] for name in POLICY_FIELDS))
+                for channel, policy in sorted(policies.items())
+            ],
+        ),
+        _values_table(
+            "product_channels",
+            {"product_id": "varchar", "channel": "varchar", "channel_order": "integer"},
+            [
+                (product.strip(), channel.strip().lower(), order)
+                for product, orders in sorted(product_channels.items())
+                for channel, order in sorted(orders.items())
+            ],
+        ),
+        _values_table(
+            "product_tiers",
+            {"product_id": "varchar", "tier": "varchar"},
+            [(product.strip(), tier.strip().lower()) for product, tier in product_tiers.items()],
+        ),
+    ]
+    for statement in statements:
+        con.execute(statement)
 
 
 def decide(
@@ -654,9 +794,11 @@ def decide(
     rules: Rules,
     candidates_out: Path | None = None,
 ) -> int:
-    """Compute table `nbo`: the top N offers per customer on their best channel. With
-    `candidates_out`, also write every eligible (customer_id, offer_id, channel) before scoring
-    and ranking there (Parquet): what any ranking may choose from."""
+    """Compute table `nbo`: the offers arbitration selects per customer, each on the channel
+    it was placed on (control offers on their best channel). Needs the tables of
+    `load_sources` and `config_tables`. With `candidates_out`, also write every
+    (customer_id, offer_id, channel) that passes every rule before arbitration there
+    (Parquet): what any arbitration may choose from."""
     day = f"date '{run_date.isoformat()}'"
     day_end = f"({day} + interval 1 day)"
     window = f"interval ({rules.attribution_window_days}) day"
@@ -670,8 +812,13 @@ def decide(
         f"{_pipe_contains('segments.occupations', 'ages.occupation')})"
     )
     cell_bucket = _bucket(
-        "ranked.customer_id || '|' || ranked.campaign_id || '|cell'",
-        "length(ranked.cells) - length(replace(ranked.cells, '|', '')) + 1",
+        "customer_id || '|' || campaign_id || '|cell'",
+        "length(cells) - length(replace(cells, '|', '')) + 1",
+    )
+    longest_spacing = int(
+        con.execute(
+            "select coalesce(max(min_days_between_same_product), 0) from policies"
+        ).fetchone()[0]  # type: ignore[index]
     )
     statements = [
         # (age, income band, occupation) -> segment: a small lookup instead of a rule join per row
@@ -869,10 +1016,44 @@ def decide(
                 on history.segment_code = product_paths.segment_code
                 and history.product_id = product_paths.product_id
                 and history.channel = channels.channel_code""",
-        _frequency_capped(rules, day, day_end),
         f"""create table recent_responses as
             select distinct customer_id, offer_id from responses
             where responded_at < {day_end} and responded_at >= {suppression_start}""",
+        # contact policies: treated contacts per customer and channel in the 7 and 30 days
+        # that end with the run date (its own contacts are not in yet: d = 1..6 and 1..29 days
+        # before it), the last treated contact of each product (any channel) and the last
+        # decline of each product (a negative response to any of its offers, any channel)
+        f"""create table contact_counts as
+            select customer_id, channel,
+                count(*) filter (where days_ago <= 6) as n_contacts_7d,
+                count(*) as n_contacts_30d
+            from (
+                select customer_id, channel, {day} - cast(contacted_at as date) as days_ago
+                from contacts
+                where not is_control
+                    and contacted_at < {day} and contacted_at >= {day} - interval 29 day
+            )
+            group by all""",
+        f"""create table product_contacts as
+            select contacts.customer_id, offers.product_id,
+                min({day} - cast(contacts.contacted_at as date)) as days_since_product_contact
+            from contacts
+            inner join offers using (offer_id)
+            where not contacts.is_control and contacts.contacted_at < {day}
+                and contacts.contacted_at
+                    >= {day} - interval ({max(longest_spacing, 1)}) day
+            group by all""",
+        f"""create table last_declines as
+            select responses.customer_id, offers.product_id,
+                {day} - max(cast(responses.responded_at as date)) as days_since_decline
+            from responses
+            inner join negative_types using (response_type)
+            inner join offers using (offer_id)
+            where responses.responded_at < {day_end}
+            group by all""",
+        f"""create table complaining as
+            select distinct customer_id from complaints
+            where opened_at < {day_end} and (closed_at is null or closed_at >= {day_end})""",
         # inputs no longer needed: free their memory before the big join
         "drop table contacts",
         "drop table responses",
@@ -882,19 +1063,27 @@ def decide(
         "drop table crm_matches",
         "drop table crm_fill",
         "drop table preference_events",
-        # the offers live today on each of their channels, with what a row needs
+        # the offers live today on each of their channels that the product's channel rules
+        # allow (a product without rules: every channel of the offer), with what a row needs
         f"""create table offer_channels as
             select offers.offer_id, offers.campaign_id, offers.product_id,
-                products.category, products.product_value, offers.cells,
+                products.category, products.product_value,
+                coalesce(product_tiers.tier, products.tier) as tier, offers.cells,
                 coalesce(offers.control_rate, {rules.default_control_rate}) as control_rate,
                 channels.channel_code as channel, channels.requires_opt_in,
-                channels.channel_bit
+                channels.channel_bit, channels.cost_per_contact, product_channels.channel_order
             from offers
             inner join campaigns using (campaign_id)
             inner join products using (product_id)
             inner join channels on {_pipe_contains("offers.channels", "channels.channel_code")}
+            left join product_tiers using (product_id)
+            left join product_channels
+                on offers.product_id = product_channels.product_id
+                and channels.channel_code = product_channels.channel
             where offers.valid_from <= {day} and offers.valid_to >= {day}
-                and campaigns.start_date <= {day} and campaigns.end_date >= {day}""",
+                and campaigns.start_date <= {day} and campaigns.end_date >= {day}
+                and (product_channels.channel is not null
+                    or offers.product_id not in (select product_id from product_channels))""",
         f"""create table consents as
             select customer_id, channel, topic, status
             from consent_events
@@ -905,7 +1094,8 @@ def decide(
             ) = 1""",
         "drop table consent_events",
         # per customer, as channel bit sets: the channels with the contact fields they need
-        # (reachable) minus the ones opted out for topic `all`; and the explicit opt-ins
+        # (reachable) minus the ones opted out for topic `all`, at their 7- or 30-day cap, or
+        # suppressed by an open complaint; and the explicit opt-ins
         f"""create table customer_masks as
             with reachable as (
                 select reach.customer_id, bit_or(channels.channel_bit) as reach_mask
@@ -935,15 +1125,35 @@ def decide(
                 inner join channels on consents.channel = channels.channel_code
                 where consents.topic = 'all'
                 group by consents.customer_id
+            ),
+            capped as (
+                select contact_counts.customer_id, bit_or(channels.channel_bit) as capped_mask
+                from contact_counts
+                inner join channels on contact_counts.channel = channels.channel_code
+                inner join policies on contact_counts.channel = policies.channel
+                where contact_counts.n_contacts_7d >= policies.max_contacts_7d
+                    or contact_counts.n_contacts_30d >= policies.max_contacts_30d
+                group by contact_counts.customer_id
+            ),
+            complaint_mask as (
+                select coalesce(bit_or(channels.channel_bit), 0) as mask
+                from channels inner join policies on channels.channel_code = policies.channel
+                where policies.suppress_while_complaint_open
             )
             select reachable.customer_id,
                 reachable.reach_mask & ~coalesce(consent_all.out_mask, 0)
-                    & ~coalesce(frequency_capped.capped_mask, 0) as allowed_mask,
+                    & ~coalesce(capped.capped_mask, 0)
+                    & ~(case when complaining.customer_id is null then 0
+                        else complaint_mask.mask end) as allowed_mask,
                 coalesce(consent_all.in_mask, 0) as opt_in_mask
             from reachable
+            cross join complaint_mask
             left join consent_all using (customer_id)
-            left join frequency_capped using (customer_id)""",
-        f"""create table nbo as
+            left join capped using (customer_id)
+            left join complaining using (customer_id)""",
+        # every (customer, offer, channel) that passes every rule, with its score and the
+        # contacts its channel may still take today for the customer (null = no cap)
+        f"""create table candidates as
             with eligible_products as (
                 select customer_segments.customer_id, customer_segments.segment_code,
                     product_paths.product_id, customer_masks.allowed_mask,
@@ -955,79 +1165,187 @@ def decide(
                     select customer_id, product_id from holdings
                     where is_active and opened_at < {day_end}
                 ) as held using (customer_id, product_id)
-                anti join (
-                    select customer_id from complaints
-                    where opened_at < {day_end}
-                        and (closed_at is null or closed_at >= {day_end})
-                ) as complaining using (customer_id)
-            ),
-            live_offers as (
-                select distinct offer_id, campaign_id, product_id, category, product_value,
-                    cells, control_rate
-                from offer_channels
             ),
             customer_offers as (
-                select eligible_products.*, live_offers.offer_id, live_offers.campaign_id,
-                    live_offers.category, live_offers.product_value, live_offers.cells,
-                    live_offers.control_rate
+                select eligible_products.*, live_offers.offer_id
                 from eligible_products
-                inner join live_offers using (product_id)
+                inner join (select distinct offer_id, product_id from offer_channels)
+                    as live_offers using (product_id)
                 anti join recent_responses using (customer_id, offer_id)
             ),
-            candidates as (
-                select customer_offers.*, offer_channels.channel,
-                    offer_channels.requires_opt_in, offer_channels.channel_bit
+            expanded as (
+                select customer_offers.customer_id, customer_offers.segment_code,
+                    customer_offers.opt_in_mask, offer_channels.*
                 from customer_offers
                 inner join offer_channels using (offer_id)
                 where (customer_offers.allowed_mask & offer_channels.channel_bit) <> 0
             ),
             allowed as (
-                select candidates.*
-                from candidates
+                select expanded.*
+                from expanded
                 left join (select * from consents where topic <> 'all') as consent_topic
-                    on candidates.customer_id = consent_topic.customer_id
-                    and candidates.channel = consent_topic.channel
-                    and candidates.category = consent_topic.topic
+                    on expanded.customer_id = consent_topic.customer_id
+                    and expanded.channel = consent_topic.channel
+                    and expanded.category = consent_topic.topic
                 where coalesce(consent_topic.status, 'none') <> 'opt_out'
-                    and (not candidates.requires_opt_in
-                        or (candidates.opt_in_mask & candidates.channel_bit) <> 0
+                    and (not expanded.requires_opt_in
+                        or (expanded.opt_in_mask & expanded.channel_bit) <> 0
                         or consent_topic.status = 'opt_in')
+            )
+            select allowed.customer_id, allowed.offer_id, allowed.channel,
+                allowed.campaign_id, allowed.product_id, allowed.tier, allowed.channel_order,
+                allowed.cells, allowed.control_rate,
+                power(propensities.propensity, {float(rules.propensity_weight)!r})
+                    * power(coalesce(allowed.product_value, 0), {float(rules.value_weight)!r})
+                    - {float(rules.cost_weight)!r} * coalesce(allowed.cost_per_contact, 0)
+                    as score,
+                case
+                    when policies.max_contacts_7d is null and policies.max_contacts_30d is null
+                        then null
+                    else least(
+                        policies.max_contacts_7d - coalesce(contact_counts.n_contacts_7d, 0),
+                        policies.max_contacts_30d - coalesce(contact_counts.n_contacts_30d, 0)
+                    )
+                end as contacts_left_today
+            from allowed
+            inner join propensities using (segment_code, product_id, channel)
+            inner join policies using (channel)
+            left join contact_counts using (customer_id, channel)
+            left join last_declines using (customer_id, product_id)
+            left join product_contacts using (customer_id, product_id)
+            where propensities.propensity is not null
+                and not coalesce(
+                    last_declines.days_since_decline < policies.decline_cooldown_days, false
+                )
+                and not coalesce(
+                    product_contacts.days_since_product_contact
+                        < policies.min_days_between_same_product,
+                    false
+                )""",
+        # arbitration. The offer's channels in order: the product's channel order, then score,
+        # then channel code; the first is its best channel, whose score is the offer's
+        """create table channel_ranked as
+            select *,
+                row_number() over (
+                    partition by customer_id, offer_id
+                    order by channel_order asc nulls last, score desc, channel
+                ) as channel_choice
+            from candidates""",
+        # one offer per product; the tier of the customer's best offer (untiered products go
+        # with either); the top N by score; control group and A/B cell by md5 buckets
+        f"""create table chosen_offers as
+            with best as (
+                select customer_id, offer_id, campaign_id, product_id, tier, cells,
+                    control_rate, score as offer_score
+                from channel_ranked
+                where channel_choice = 1
+                qualify row_number() over (
+                    partition by customer_id, product_id order by score desc, offer_id
+                ) = 1
             ),
-            scored as (
-                select allowed.*, propensities.propensity * allowed.product_value as score
-                from allowed
-                inner join propensities using (segment_code, product_id, channel)
-            ),
-            best_channel as (
-                select customer_id,
-                    arg_min(
-                        struct_pack(offer_id, channel, score, campaign_id, product_id, cells,
-                            control_rate),
-                        (-score, channel)
-                    ) as offer
-                from scored
-                group by customer_id, offer_id
+            lead_tier as (
+                select customer_id, tier as lead_tier
+                from best
+                where tier is not null
+                qualify row_number() over (
+                    partition by customer_id order by offer_score desc, offer_id
+                ) = 1
             ),
             top_offers as (
-                select customer_id,
-                    arg_min(offer, (-offer.score, offer.offer_id), {rules.top_n_offers})
-                        as offers
-                from best_channel
-                group by customer_id
+                select best.*
+                from best
+                left join lead_tier using (customer_id)
+                where not {str(bool(rules.separate_tiers)).lower()}
+                    or best.tier is null or lead_tier.lead_tier is null
+                    or best.tier = lead_tier.lead_tier
+                qualify row_number() over (
+                    partition by customer_id order by offer_score desc, offer_id
+                ) <= {int(rules.top_n_offers)}
+            )
+            select customer_id, offer_id, campaign_id, product_id,
+                {_bucket("customer_id || '|' || campaign_id", "10000")} / 10000.0
+                    < control_rate as is_control,
+                split_part(cells, '|', {cell_bucket} + 1) as cell
+            from top_offers""",
+        # placement: round r tries every treated chosen offer not yet placed on its r-th
+        # channel; per customer and channel while its contacts left today last, then the
+        # channel's daily capacity to the highest scores
+        """create table placement_options as
+            select channel_ranked.customer_id, channel_ranked.offer_id, channel_ranked.channel,
+                channel_ranked.channel_choice, channel_ranked.score,
+                channel_ranked.contacts_left_today, channels.daily_capacity
+            from channel_ranked
+            semi join (select customer_id, offer_id from chosen_offers where not is_control)
+                as treated using (customer_id, offer_id)
+            inner join channels on channel_ranked.channel = channels.channel_code""",
+        """create table placed as
+            select customer_id, offer_id, channel from placement_options where false""",
+        *(
+            f"""insert into placed
+                with demand as (
+                    select placement_options.*
+                    from placement_options
+                    anti join placed using (customer_id, offer_id)
+                    where placement_options.channel_choice = {placement_round}
+                ),
+                budget as (
+                    select demand.*,
+                        row_number() over (
+                            partition by demand.customer_id, demand.channel
+                            order by demand.score desc, demand.offer_id
+                        ) as budget_rank,
+                        coalesce(used.n_placed, 0) as n_placed_for_customer
+                    from demand
+                    left join (
+                        select customer_id, channel, count(*) as n_placed
+                        from placed group by all
+                    ) as used using (customer_id, channel)
+                ),
+                within_budget as (
+                    select budget.*, coalesce(taken.n_placed, 0) as n_placed_on_channel
+                    from budget
+                    left join (
+                        select channel, count(*) as n_placed from placed group by all
+                    ) as taken using (channel)
+                    where budget.contacts_left_today is null
+                        or budget.budget_rank
+                            <= budget.contacts_left_today - budget.n_placed_for_customer
+                )
+                select customer_id, offer_id, channel
+                from within_budget
+                qualify daily_capacity is null
+                    or row_number() over (
+                        partition by channel order by score desc, customer_id, offer_id
+                    ) <= daily_capacity - n_placed_on_channel"""
+            for placement_round in range(1, rules.capacity_fallback_channels + 2)
+        ),
+        # the selected rows: placed offers on their channel, control offers on their best
+        f"""create table nbo as
+            with selected as (
+                select channel_ranked.customer_id, channel_ranked.offer_id,
+                    channel_ranked.channel, channel_ranked.score, false as is_control
+                from placed
+                inner join channel_ranked using (customer_id, offer_id, channel)
+                union all
+                select channel_ranked.customer_id, channel_ranked.offer_id,
+                    channel_ranked.channel, channel_ranked.score, true as is_control
+                from chosen_offers
+                inner join channel_ranked using (customer_id, offer_id)
+                where chosen_offers.is_control and channel_ranked.channel_choice = 1
             ),
             ranked as (
-                select customer_id, unnest(offers, recursive := true),
-                    generate_subscripts(offers, 1) as offer_rank
-                from top_offers
+                select selected.*, chosen_offers.campaign_id, chosen_offers.product_id,
+                    chosen_offers.cell,
+                    row_number() over (
+                        partition by selected.customer_id
+                        order by selected.score desc, selected.offer_id
+                    ) as offer_rank
+                from selected
+                inner join chosen_offers using (customer_id, offer_id)
             )
             select ranked.customer_id, ranked.offer_id, ranked.campaign_id, ranked.product_id,
                 ranked.channel, cast(ranked.offer_rank as integer) as rank, ranked.score,
-                split_part(
-                    ranked.cells, '|',
-                    {cell_bucket} + 1
-                ) as cell,
-                {_bucket("ranked.customer_id || '|' || ranked.campaign_id", "10000")} / 10000.0
-                    < ranked.control_rate as is_control,
+                ranked.cell, ranked.is_control,
                 {_email("channels.message_kind")} as email,
                 reach.mobile_phone,
                 {_postal_address()} as postal_address,
@@ -1040,11 +1358,8 @@ def decide(
     for statement in statements:
         con.execute(statement)
     if candidates_out is not None:
-        decision = statements[-1]
-        eligible = decision[decision.index("with ") : decision.index("scored as (")]
         con.execute(
-            f"copy ({eligible.rstrip().rstrip(',')} "
-            "select distinct customer_id, offer_id, channel from allowed) "
+            "copy (select distinct customer_id, offer_id, channel from candidates) "
             f"to {_quote(str(candidates_out))} (format parquet)"
         )
     row = con.execute("select count(*) from nbo").fetchone()
@@ -1128,6 +1443,7 @@ def run_baseline(
 ) -> BaselineReport:
     """Read the landing files, decide, write the channel files; time each phase."""
     report = BaselineReport()
+    rules = rules or Rules()
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
         con.execute("set preserve_insertion_order = false")
@@ -1141,9 +1457,10 @@ def run_baseline(
             con.execute(f"set temp_directory = {_quote(str(temp_dir))}")
         started = time.perf_counter()
         load_sources(con, landing_dir, config_dir)
+        config_tables(con, rules, config_dir)
         report.seconds["load"] = time.perf_counter() - started
         started = time.perf_counter()
-        report.rows_decided = decide(con, run_date, rules or Rules(), candidates_out)
+        report.rows_decided = decide(con, run_date, rules, candidates_out)
         report.seconds["decide"] = time.perf_counter() - started
         started = time.perf_counter()
         report.rows_by_channel = export(con, out_dir, run_date)

@@ -22,10 +22,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from cmart.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
+
+if TYPE_CHECKING:
+    from cmart.config import CampaignConfig
 
 BASELINE_SCRIPT = Path(__file__).resolve().parent / "baseline.py"
 RUN_DATE = dt.date(2026, 11, 29)
@@ -355,21 +359,25 @@ def compare_exports(ours: Path, baseline: Path, run_date: dt.date, sample: int =
         )
 
 
-# Decisioning models that apply rules bench/baseline.py does not model (channel capacities,
-# the premium/mass tier rule, per-product channel rules, cool-downs): with them in the project,
-# the two sides' top-N rows may differ for explained reasons.
-UNMODELLED_DECISIONING = {
-    "int_offer_arbitrated": "channel capacities, premium/mass tier rule (arbitration)",
-    "stg_config__product_channels": "per-product channel rules",
-    "stg_config__contact_policies": "contact policies beyond the 7-day cap (cool-down, 30-day cap)",
-}
+# Decisioning models that would apply rules bench/baseline.py does not model: with one in the
+# project, the two sides' rows may differ for explained reasons (model name -> the rule). The
+# baseline now models every rule of int_offer_channels_expanded, int_offer_candidates and
+# int_offer_arbitrated (product channel rules, tiers, contact policies, capacities with
+# fallback); add a model here when decisioning gains a rule it does not.
+UNMODELLED_DECISIONING: dict[str, str] = {}
+ACTIVE_MODEL_RULE = "propensity scores of an active trained model (the baseline uses segment rates)"
 
 
-def unmodelled_rules(manifest_path: Path) -> list[str]:
-    """The rules of our decisioning (from dbt's manifest) that the baseline does not model."""
+def unmodelled_rules(manifest_path: Path, models_dir: Path | None = None) -> list[str]:
+    """The rules of our decisioning (from dbt's manifest) that the baseline does not model;
+    with `models_dir`, also an active propensity model (<models_dir>/active.json): arbitration
+    then scores with the model, the baseline with the segment rates."""
     nodes = json.loads(manifest_path.read_text())["nodes"]
     names = {node["name"] for node in nodes.values() if node["resource_type"] == "model"}
-    return [rule for model, rule in UNMODELLED_DECISIONING.items() if model in names]
+    rules = [rule for model, rule in UNMODELLED_DECISIONING.items() if model in names]
+    if models_dir is not None and (models_dir / "active.json").is_file():
+        rules.append(ACTIVE_MODEL_RULE)
+    return rules
 
 
 def exported_outside(exports: Path, candidates: Path, run_date: dt.date) -> int:
@@ -521,6 +529,8 @@ def run_baseline_side(
         settings.run_date.isoformat(),
         "--rules",
         json.dumps(rules),
+        "--config-dir",
+        str(baseline_config_dir(settings, settings.data_dir / "baseline" / "config")),
         "--memory-limit",
         memory_limit,
         "--temp-dir",
@@ -548,7 +558,9 @@ def run_baseline_side(
 
 
 def decision_rules(settings: Settings) -> dict[str, object]:
-    """The decisioning settings the pipeline uses, for the baseline's --rules."""
+    """The decisioning configuration the pipeline uses (validated by cmart.config), for the
+    baseline's --rules: settings.yml `decisioning:`, every channel's contact policy with the
+    `default` row applied, the per-product channel rules and the tier overrides."""
     from cmart.config import load_config
 
     config = load_config(settings.config_dirs)
@@ -559,19 +571,44 @@ def decision_rules(settings: Settings) -> dict[str, object]:
         "attribution_window_days": decisioning.attribution_window_days,
         "propensity_prior_contacts": decisioning.propensity_prior_contacts,
         "default_control_rate": decisioning.default_control_rate,
-        "max_contacts_7d": frequency_caps(config),
+        "propensity_weight": decisioning.propensity_weight,
+        "value_weight": decisioning.value_weight,
+        "cost_weight": decisioning.cost_weight,
+        "separate_tiers": decisioning.separate_tiers,
+        "capacity_fallback_channels": decisioning.capacity_fallback_channels,
+        "contact_policies": contact_policies(config),
+        "product_channels": product_channels(config),
+        "product_tiers": {row.product_id: row.tier for row in config.product_tiers},
     }
 
 
-def frequency_caps(config: object) -> dict[str, int]:
-    """channel -> 7-day cap of the configuration's contact policies (none configured: {})."""
-    policies = getattr(config, "contact_policies", None) or []
-    caps: dict[str, int] = {}
-    for policy in policies:
-        cap = getattr(policy, "max_contacts_7d", None)
-        if cap is not None:
-            caps[str(policy.channel_code)] = int(cap)
-    return caps
+def baseline_config_dir(settings: Settings, target: Path) -> Path:
+    """The configuration files the pipeline uses (the defaults, each overridden by the data
+    dir's own copy), gathered in `target` for the baseline's --config-dir."""
+    from cmart.config import load_config
+
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name, path in load_config(settings.config_dirs).files.items():
+        shutil.copyfile(path, target / name)  # the path load_config read
+    return target
+
+
+def contact_policies(config: CampaignConfig) -> dict[str, dict[str, object]]:
+    """channel -> its resolved contact policy (caps None = no cap), for every channel."""
+    return {
+        code: config.contact_policy(code).model_dump(exclude={"channel_code"})
+        for code in config.channel_codes
+    }
+
+
+def product_channels(config: CampaignConfig) -> dict[str, dict[str, int]]:
+    """product -> {channel: channel_order} of product_channels.csv (products without rules
+    are absent: they may use every channel of their offers)."""
+    rules: dict[str, dict[str, int]] = {}
+    for row in config.product_channels:
+        rules.setdefault(row.product_id, {})[row.channel_code] = row.channel_order
+    return rules
 
 
 def _landing_rows(log: Path) -> dict[str, int]:
