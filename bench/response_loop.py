@@ -45,7 +45,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def intraday(settings: Settings) -> dict[str, float | int | str]:
+def intraday(settings: Settings) -> dict[str, object]:
     import dagster as dg
 
     from pipelines.assemble import build_definitions
@@ -83,11 +83,18 @@ def intraday(settings: Settings) -> dict[str, float | int | str]:
         raise_on_error=False,
     )
     run_seconds = time.monotonic() - run_started
+    logs = instance.all_logs(result.run_id)
     ends = {
         entry.step_key: entry.timestamp
-        for entry in instance.all_logs(result.run_id)
+        for entry in logs
         if entry.dagster_event and entry.dagster_event.event_type_value == "STEP_SUCCESS"
     }
+    starts = {
+        entry.step_key: entry.timestamp
+        for entry in logs
+        if entry.dagster_event and entry.dagster_event.event_type_value == "STEP_START"
+    }
+    step_seconds = {key: round(ends[key] - starts[key], 1) for key in ends if key in starts}
     reissued_at = ends.get("exports__intraday_reissue") or ends.get("intraday_reissue")
     manifest = json.loads((folder / "_manifest.json").read_text())
     return {
@@ -97,6 +104,7 @@ def intraday(settings: Settings) -> dict[str, float | int | str]:
         "landed_to_lists_updated_seconds": round(reissued_at - landed, 1) if reissued_at else -1,
         "call_center_version": int(manifest.get("version", 1)),
         "steps": len(ends),
+        "step_seconds": step_seconds,
     }
 
 

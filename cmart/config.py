@@ -160,6 +160,8 @@ class DecisionSettings(_Row):
     separate_tiers: bool = True
     capacity_fallback_channels: int = Field(default=2, ge=0, le=3)
     eligibility_log_window_days: int = Field(default=30, ge=0, le=365)
+    # fct_offer_eligibility keeps this many run dates (the run date and the days before it)
+    eligibility_log_retention_days: int = Field(default=7, ge=1, le=3650)
 
 
 class PropensitySettings(_Row):
@@ -537,6 +539,7 @@ CONFIG_TABLE_SCHEMAS: dict[str, pa.Schema] = {
             ("separate_tiers", pa.bool_()),
             ("capacity_fallback_channels", pa.int32()),
             ("eligibility_log_window_days", pa.int32()),
+            ("eligibility_log_retention_days", pa.int32()),
         ]
     ),
     "contact_policies": pa.schema(

@@ -50,7 +50,9 @@ def republish(
             progress(f"stage exported {code} {export.rows} rows")
         if publish:
             progress("stage publish")
-            report = publish_snapshot(settings.warehouse_path, settings.published_dir)
+            report = publish_snapshot(
+                settings.warehouse_path, settings.published_dir, run_date=settings.run_date
+            )
             progress(f"stage published {len(report.tables)} tables")
     progress("stage done")
 

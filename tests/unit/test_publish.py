@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 
-from cmart.publish import publish_snapshot
+from cmart.publish import publish_snapshot, snapshot_run_date
 
 
 def _warehouse(path, rows: int) -> None:
@@ -95,3 +97,60 @@ def test_analyst_views_work_with_plain_duckdb_and_when_attached(tmp_path):
         con.execute(f"attach '{report.path}' as mart (read_only)")
         national_id = con.execute("select national_id from mart.analyst.dim_customer").fetchone()
     assert national_id is not None and national_id[0] != "AB123"
+
+
+def _two_tables(path, version: int) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists core")
+        con.execute("create schema if not exists decisioning")
+        con.execute(f"create or replace table core.dim_x as select {version} as version")
+        con.execute(f"create or replace table decisioning.nbo as select {version} as version")
+
+
+def _versions(path) -> dict[str, int]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {
+            table: con.execute(f"select version from {table}").fetchone()[0]
+            for table in ("core.dim_x", "decisioning.nbo")
+        }
+
+
+def test_refresh_copies_only_the_rebuilt_tables_into_a_copy_of_the_same_days_snapshot(tmp_path):
+    day = dt.date(2026, 11, 29)
+    warehouse, published = tmp_path / "w.duckdb", tmp_path / "published"
+    _two_tables(warehouse, 1)
+    first = publish_snapshot(warehouse, published, run_date=day)
+    assert first.mode == "full" and snapshot_run_date(first.path) == day
+    _two_tables(warehouse, 2)  # the intraday run rebuilt nbo; dim_x changed too, not rebuilt
+    report = publish_snapshot(warehouse, published, run_date=day, refresh=["decisioning.nbo"])
+    assert (report.mode, report.copied) == ("refresh", ["decisioning.nbo"])
+    assert _versions(report.path) == {"core.dim_x": 1, "decisioning.nbo": 2}
+    with duckdb.connect(str(report.path), read_only=True) as con:
+        assert con.execute("select count(*) from analyst.nbo").fetchone() == (1,)
+        assert con.execute("select publish_mode from meta.publish_info").fetchone() == ("refresh",)
+
+
+def test_refresh_of_another_days_snapshot_copies_everything(tmp_path):
+    warehouse, published = tmp_path / "w.duckdb", tmp_path / "published"
+    _two_tables(warehouse, 1)
+    publish_snapshot(warehouse, published, run_date=dt.date(2026, 11, 28))
+    _two_tables(warehouse, 2)
+    report = publish_snapshot(
+        warehouse, published, run_date=dt.date(2026, 11, 29), refresh=["decisioning.nbo"]
+    )
+    assert report.mode == "full"
+    assert _versions(report.path) == {"core.dim_x": 2, "decisioning.nbo": 2}
+    assert snapshot_run_date(report.path) == dt.date(2026, 11, 29)
+
+
+def test_the_publish_asset_refreshes_only_what_a_partial_run_rebuilt():
+    import dagster as dg
+
+    from pipelines.defs.publish.assets import tables_to_refresh
+
+    nbo, dim = dg.AssetKey(["decisioning", "nbo"]), dg.AssetKey(["core", "dim_customer"])
+    staging = dg.AssetKey(["staging", "stg_x"])
+    upstream = [nbo, dim, staging, dg.AssetKey(["exports", "sms"])]
+    assert tables_to_refresh(None, upstream) is None  # selection unknown: copy everything
+    assert tables_to_refresh({nbo, dim, staging}, upstream) is None  # the daily job
+    assert tables_to_refresh({nbo, staging}, upstream) == ["decisioning.nbo"]  # intraday

@@ -100,10 +100,19 @@ contact_policies as (
     from {{ ref('stg_config__contact_policies') }}
 ),
 
+-- which contact fields a channel needs (contact_fields: pipe list; null = none checked)
 channels as (
     select
         channel_code,
-        contact_fields
+        contact_fields is not null as checks_contact_fields,
+        coalesce({{ pipe_list_contains('contact_fields', "'email'") }}, false) as needs_email,
+        coalesce({{ pipe_list_contains('contact_fields', "'mobile_phone'") }}, false)
+            as needs_mobile_phone,
+        coalesce({{ pipe_list_contains('contact_fields', "'postal_address'") }}, false)
+            as needs_postal_address,
+        coalesce({{ pipe_list_contains('contact_fields', "'home_branch_id'") }}, false)
+            as needs_home_branch,
+        coalesce({{ pipe_list_contains('contact_fields', "'rep_id'") }}, false) as needs_rep
     from {{ ref('stg_config__channels') }}
 ),
 
@@ -154,16 +163,15 @@ past_contacts as (
         and contact_date >= {{ dbt.dateadd('day', -366, run_date()) }}
 ),
 
+-- which contact fields a customer has (one row per customer, not per candidate)
 customers as (
     select
         customer_id,
-        email_home,
-        email_work,
-        mobile_phone,
-        home_address,
-        work_address,
-        home_branch_id,
-        rep_id
+        coalesce(email_home, email_work) is not null as has_email,
+        mobile_phone is not null as has_mobile_phone,
+        coalesce(home_address, work_address) is not null as has_postal_address,
+        home_branch_id is not null as has_home_branch,
+        rep_id is not null as has_rep
     from {{ ref('dim_customer') }}
 ),
 
@@ -174,6 +182,16 @@ propensities as (
         channel,
         propensity
     from {{ ref('int_propensity_estimated') }}
+),
+
+-- the active model's scores (docs/propensity.md); none without an active model
+propensity_scores as (
+    select
+        customer_id,
+        product_id,
+        channel,
+        score
+    from {{ ref('propensity_scores') }}
 ),
 
 -- candidate pairs ---------------------------------------------------------------------------
@@ -332,16 +350,18 @@ with_facts as (
         contact_policies.decline_cooldown_days,
         contact_policies.suppress_while_complaint_open,
         contact_policies.min_days_between_same_product,
-        channels.contact_fields,
         customers.customer_id is not null as is_known_customer,
-        customers.email_home,
-        customers.email_work,
-        customers.mobile_phone,
-        customers.home_address,
-        customers.work_address,
-        customers.home_branch_id,
-        customers.rep_id,
-        propensities.propensity
+        (
+            not coalesce(channels.checks_contact_fields, false)
+            or (
+                (not channels.needs_email or customers.has_email)
+                and (not channels.needs_mobile_phone or customers.has_mobile_phone)
+                and (not channels.needs_postal_address or customers.has_postal_address)
+                and (not channels.needs_home_branch or customers.has_home_branch)
+                and (not channels.needs_rep or customers.has_rep)
+            )
+        ) as has_channel_contact_fields,
+        coalesce(propensity_scores.score, propensities.propensity) as propensity
     from candidates
     left join active_holdings
         on candidates.customer_id = active_holdings.customer_id
@@ -378,6 +398,10 @@ with_facts as (
         on candidates.segment_code = propensities.segment_code
         and candidates.product_id = propensities.product_id
         and candidates.channel = propensities.channel
+    left join propensity_scores
+        on candidates.customer_id = propensity_scores.customer_id
+        and candidates.product_id = propensity_scores.product_id
+        and candidates.channel = propensity_scores.channel
 ),
 
 flagged as (
@@ -407,34 +431,8 @@ flagged as (
                 then max_contacts_7d - n_contacts_7d
             else max_contacts_30d - n_contacts_30d
         end as contacts_left_today,
-        (
-            is_known_customer
-            and (
-                contact_fields is null
-                or (
-                    (
-                        not {{ pipe_list_contains('contact_fields', "'email'") }}
-                        or coalesce(email_home, email_work) is not null
-                    )
-                    and (
-                        not {{ pipe_list_contains('contact_fields', "'mobile_phone'") }}
-                        or mobile_phone is not null
-                    )
-                    and (
-                        not {{ pipe_list_contains('contact_fields', "'postal_address'") }}
-                        or coalesce(home_address, work_address) is not null
-                    )
-                    and (
-                        not {{ pipe_list_contains('contact_fields', "'home_branch_id'") }}
-                        or home_branch_id is not null
-                    )
-                    and (
-                        not {{ pipe_list_contains('contact_fields', "'rep_id'") }}
-                        or rep_id is not null
-                    )
-                )
-            )
-        ) as has_contact_details
+        coalesce(is_known_customer and has_channel_contact_fields, false)
+            as has_contact_details
     from with_facts
 ),
 

@@ -1,12 +1,11 @@
 """Transform: every dbt model (and its tests, as asset checks) through dagster-dbt."""
 
-import json
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipelines.lib.dbt import apply_dbt_env
+from pipelines.lib.dbt import apply_dbt_env, build_args
 from pipelines.lib.resources import CampaignMartResource
 from pipelines.lib.translator import CampaignMartTranslator
 
@@ -22,9 +21,8 @@ def build_dbt_assets(manifest_path: Path) -> dg.AssetsDefinition:
     ):
         settings = cmart.settings()
         apply_dbt_env(settings)
-        dbt_vars = {"run_date": settings.run_date.isoformat()}
         invocation = dbt.cli(
-            ["build", "--vars", json.dumps(dbt_vars)],
+            build_args(settings),
             context=context,
             target_path=settings.dbt_target_dir / "build",
         )

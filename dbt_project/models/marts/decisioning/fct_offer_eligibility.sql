@@ -7,14 +7,21 @@
     open_complaint, responded_recently, declined_cooldown, frequency_cap, offer_not_active),
     then the arbitration of int_offer_arbitrated (same-product frequency_cap, tier_conflict,
     top-N, control_group, today's frequency_cap and channel capacity). is_selected marks the
-    rows that are in nbo. Incremental: a run replaces its own run date only, so the log keeps
-    every day's decisions and a re-run of a day gives the same rows.
+    rows that are in nbo. Incremental: a run replaces its own run date only, so a re-run of a
+    day gives the same rows; the log keeps the eligibility_log_retention_days run dates up to
+    this one (the post-hook deletes older days: the log grows by the whole candidate set, about
+    30 rows per customer, every day).
 #}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='run_date',
     on_schema_change='append_new_columns',
+    post_hook=[
+        "delete from {{ this }} where run_date <= "
+        ~ "(select {{ run_date() }} - cast(eligibility_log_retention_days as integer) "
+        ~ "from {{ ref('stg_config__decision_settings') }})",
+    ],
 ) }}
 
 with

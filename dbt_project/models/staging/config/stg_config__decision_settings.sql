@@ -16,7 +16,8 @@ final as (
         cost_weight,
         separate_tiers,
         capacity_fallback_channels,
-        eligibility_log_window_days
+        eligibility_log_window_days,
+        eligibility_log_retention_days
     from source
 )
 
