@@ -5,7 +5,12 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.exports.partitions import run_date_partitions
-from pipelines.defs.intraday.jobs import AFTER_DECISION_KEYS, DECISION_KEYS, intraday_job
+from pipelines.defs.intraday.jobs import (
+    AFTER_DECISION_KEYS,
+    DAILY_ONLY_KEYS,
+    DECISION_KEYS,
+    intraday_job,
+)
 from pipelines.defs.intraday.sensors import build_response_sensor
 
 
@@ -29,7 +34,10 @@ def _stub(key: dg.AssetKey) -> dg.AssetsDefinition:
 def intraday_reissue() -> None: ...
 
 
-STUBS = [raw_responses, *(_stub(key) for key in (*DECISION_KEYS, *AFTER_DECISION_KEYS))]
+STUBS = [
+    raw_responses,
+    *(_stub(key) for key in (*DECISION_KEYS, *AFTER_DECISION_KEYS, *DAILY_ONLY_KEYS)),
+]
 
 
 def _tick(sensor: dg.SensorDefinition, cursor: str | None):
@@ -65,3 +73,11 @@ def test_only_new_complete_response_files_start_the_intraday_job(tmp_path, monke
 
     requests, _ = _tick(sensor, cursor)
     assert requests == []
+
+
+def test_the_intraday_job_leaves_the_daily_only_models_to_the_daily_run(tmp_path):
+    sensor = build_response_sensor(tmp_path)
+    defs = dg.Definitions(assets=[*STUBS, intraday_reissue], jobs=[intraday_job], sensors=[sensor])
+    selected = defs.resolve_job_def("intraday_responses").asset_layer.selected_asset_keys
+    assert set(DECISION_KEYS) <= selected
+    assert not set(DAILY_ONLY_KEYS) & selected
