@@ -53,6 +53,23 @@ def _view_names(tables: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]
     }
 
 
+def base_tables(
+    con: duckdb.DuckDBPyConnection, catalog: str | None, schemas: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
+    """(schema, table) of the base tables of ``catalog`` (None: the connection's own database),
+    only those of ``schemas`` if given, ordered."""
+    rows = con.execute(
+        """
+        select table_schema, table_name
+        from information_schema.tables
+        where table_catalog = coalesce(?, current_database()) and table_type = 'BASE TABLE'
+        order by table_schema, table_name
+        """,
+        [catalog],
+    ).fetchall()
+    return [(schema, table) for schema, table in rows if schemas is None or schema in schemas]
+
+
 def create_analyst_views(
     con: duckdb.DuckDBPyConnection,
     pii_columns: Mapping[str, str],
@@ -60,16 +77,7 @@ def create_analyst_views(
 ) -> list[AnalystView]:
     """Create ``analyst.<table>`` over every base table of ``schemas`` in the connection's
     database, masking the columns named in ``pii_columns`` (``hash`` or ``redact``)."""
-    tables = con.execute(
-        """
-        select table_schema, table_name
-        from information_schema.tables
-        where table_catalog = current_database() and table_type = 'BASE TABLE'
-          and table_schema in (select unnest(?::varchar[]))
-        order by table_schema, table_name
-        """,
-        [list(schemas)],
-    ).fetchall()
+    tables = base_tables(con, None, schemas)
     con.execute(f"create schema if not exists {ANALYST_SCHEMA}")
     views: list[AnalystView] = []
     for (schema, table), name in _view_names(tables).items():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from cmart.analyst import MART_SCHEMAS, create_analyst_views
+from cmart.analyst import MART_SCHEMAS, base_tables, create_analyst_views
 from cmart.config import DEFAULT_PII_COLUMNS
 
 PUBLISHED_SCHEMAS = ("core", "campaign", "decisioning", "reporting", "config")
@@ -73,9 +73,9 @@ def publish_snapshot(
             mode = "refresh"
         with duckdb.connect(str(staged)) as con:
             con.execute("attach ? as warehouse (read_only)", [str(warehouse_path)])
-            present = {f"{schema}.{table}" for schema, table in _base_tables(con, None)}
+            present = {f"{schema}.{table}" for schema, table in base_tables(con, None)}
             wanted = None if mode == "full" else set(refresh or ())
-            for schema, table in _base_tables(con, "warehouse", schemas):
+            for schema, table in base_tables(con, "warehouse", schemas):
                 qualified = f"{schema}.{table}"
                 name = f"{_quote(schema)}.{_quote(table)}"
                 if wanted is None or qualified in wanted or qualified not in present:
@@ -100,22 +100,6 @@ def publish_snapshot(
         mode=mode,
         copied=copied,
     )
-
-
-def _base_tables(
-    con: duckdb.DuckDBPyConnection, catalog: str | None, schemas: tuple[str, ...] | None = None
-) -> list[tuple[str, str]]:
-    """Base tables of ``catalog`` (None: the connection's own database)."""
-    rows = con.execute(
-        """
-        select table_schema, table_name
-        from information_schema.tables
-        where table_catalog = coalesce(?, current_database()) and table_type = 'BASE TABLE'
-        order by table_schema, table_name
-        """,
-        [catalog],
-    ).fetchall()
-    return [(schema, table) for schema, table in rows if schemas is None or schema in schemas]
 
 
 def _write_publish_info(
