@@ -30,6 +30,10 @@ REBUILT_MODELS = (
     "int_contact_segmented",
     "fct_contact",
     "stg_campaign__responses",
+    # the staging models of the replaced histories (tables, not views: rebuilt explicitly)
+    "stg_crm__consents",
+    "stg_crm__complaints",
+    "stg_core_banking__holdings",
     "int_consent_current",
     "int_offer_channels_expanded",
     "int_offer_candidates",

@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -16,10 +17,12 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from cmart.decision_scope import FULL_SCOPE
 from cmart.list_versions import delta_name
 from cmart.outbox import batch_files, fulfilment_folder, publish_outbox, read_ledger
 from cmart.settings import Settings
 from pipelines.assemble import build_definitions
+from pipelines.lib.dbt import dbt_command, dbt_env
 
 pytestmark = pytest.mark.slow
 
@@ -168,3 +171,125 @@ def test_sms_accept_leaves_the_call_centre_list_and_fulfils_once(world: Settings
     report = publish_outbox(world.warehouse_path, world.outbox_dir, world.run_date)
     assert (report.emitted, report.recovered) == (0, ledger_before)
     assert batch_files(outbox) == files
+
+
+def _decision(settings: Settings) -> dict[str, list[tuple]]:
+    """The day's eligibility log and nbo, sorted."""
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return {
+            "eligibility": con.execute(
+                f"select {ELIGIBILITY_COLUMNS} from decisioning.fct_offer_eligibility "
+                "where run_date = ? order by all",
+                [settings.run_date],
+            ).fetchall(),
+            "nbo": con.execute(
+                "select customer_id, offer_id, channel, is_control from decisioning.nbo "
+                "order by all"
+            ).fetchall(),
+        }
+
+
+ELIGIBILITY_COLUMNS = (
+    "customer_id, offer_id, channel, eligibility_status, is_selected, "
+    "has_responded_recently, days_since_decline"
+)
+
+
+def _listed_pairs(settings: Settings, channels: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """One listed (customer, offer, channel) per channel, from different customers."""
+    picked: list[tuple[str, str, str]] = []
+    for channel in channels:
+        folder = settings.exports_dir / channel / settings.run_date.isoformat()
+        if not (folder / "offers.parquet").exists():
+            continue
+        for row in pq.read_table(folder / "offers.parquet").to_pylist():
+            if row["customer_id"] not in {customer for customer, _, _ in picked}:
+                picked.append((row["customer_id"], row["offer_id"], channel))
+                break
+    return picked
+
+
+def _full_redecision(settings: Settings, tmp_path: Path) -> list[tuple]:
+    """int_offer_candidates decided in full (every customer, as the daily run would) on a copy
+    of the warehouse: the per-candidate rules the intraday run must agree with."""
+    copy = Settings(data_dir=tmp_path / "full", run_date=settings.run_date)
+    copy.warehouse_dir.mkdir(parents=True)
+    shutil.copy2(settings.warehouse_path, copy.warehouse_path)
+    command = dbt_command(
+        copy, "run", "--select", "int_offer_candidates", target_path=tmp_path / "full_target"
+    )
+    env = {**os.environ, **dbt_env(copy, decision_scope=FULL_SCOPE)}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout[-3000:]
+    with duckdb.connect(str(copy.warehouse_path), read_only=True) as con:
+        return con.execute(f"select {CANDIDATE_COLUMNS} from {CANDIDATES} order by all").fetchall()
+
+
+CANDIDATES = "intermediate.int_offer_candidates"
+CANDIDATE_COLUMNS = (
+    "customer_id, offer_id, channel, suppression_reason, has_responded_recently, "
+    "days_since_decline, score"
+)
+
+
+def test_intraday_redecides_only_those_who_answered(world: Settings, tmp_path: Path) -> None:
+    """The intraday decision re-evaluates the rules of the customers who answered and nobody
+    else's, agrees with a full re-decision on those rules, and keeps the day's arbitration:
+    nbo loses exactly the rows a response now suppresses."""
+    defs = build_definitions(world)
+    _requests, cursor = _tick(defs, None)
+    before = _decision(world)
+    answers = _listed_pairs(world, (CHANNEL, "email", "sms", "branch"))
+    assert len(answers) >= 2, "the daily run listed too few customers"
+    responses = [
+        (f"INTRADAY-{number}", customer_id, offer_id, channel, response_type)
+        for number, ((customer_id, offer_id, channel), response_type) in enumerate(
+            zip(answers, ["accepted", "declined", "clicked", "declined"], strict=False)
+        )
+    ]
+    folder = world.landing_dir / "responses"
+    staged = folder / ".several.tmp"
+    with staged.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["response_id", "customer_id", "offer_id", "channel", "response_type", "responded_at"]
+        )
+        for row in responses:
+            writer.writerow([*row, "2026-11-29T10:00:00"])
+    staged.rename(folder / "several.csv")
+    fired, cursor = _tick(defs, cursor)
+    assert len(fired) == 1
+    _run(defs, fired[0])
+    after = _decision(world)
+
+    answered = {customer_id for _, customer_id, _, _, _ in responses}
+    # nobody else was touched
+    untouched_before = [row for row in before["eligibility"] if row[0] not in answered]
+    untouched_after = [row for row in after["eligibility"] if row[0] not in answered]
+    assert untouched_after == untouched_before
+    # those who answered: the rules agree with a full re-decision
+    with duckdb.connect(str(world.warehouse_path), read_only=True) as con:
+        scoped = con.execute(f"select {CANDIDATE_COLUMNS} from {CANDIDATES} order by all")
+        scoped_rows = scoped.fetchall()
+    assert scoped_rows == _full_redecision(world, tmp_path)
+    # every answered pair is flagged on every channel, suppressed on the listed one, and no
+    # longer selected anywhere
+    listed = {
+        (customer_id, offer_id): channel for _, customer_id, offer_id, channel, _ in responses
+    }
+    for customer_id, offer_id, channel, status, selected, responded, _ in after["eligibility"]:
+        if (customer_id, offer_id) in listed:
+            assert responded and not selected
+            if channel == listed[(customer_id, offer_id)]:
+                assert status == "responded_recently"
+    # nbo: the morning's rows minus those a per-candidate rule now suppresses
+    now_suppressed = {
+        (row[0], row[1], row[2]) for row in scoped_rows if row[0] in answered and row[3]
+    }
+    expected_nbo = [row for row in before["nbo"] if (row[0], row[1], row[2]) not in now_suppressed]
+    assert after["nbo"] == expected_nbo
+    assert len(after["nbo"]) < len(before["nbo"])
+    # the arbitration is kept: nothing is newly selected
+    selected_before = {(row[0], row[1], row[2]) for row in before["eligibility"] if row[4]}
+    selected_after = {(row[0], row[1], row[2]) for row in after["eligibility"] if row[4]}
+    assert selected_after <= selected_before

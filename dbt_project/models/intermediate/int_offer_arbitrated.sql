@@ -22,8 +22,20 @@
        next channel in the next round; one that runs out of rounds or channels is dropped
        (not replaced by a lower-ranked offer).
     Every ordering ends in stable keys, so the same inputs give the same rows.
+
+    An intraday run (decision scope `responses`, macros/decision_scope.sql) keeps the day's
+    arbitration as it is: a list already handed out loses the pairs a response suppresses
+    (fct_offer_eligibility, nbo) but is not reshuffled.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    full_refresh=decision_scope() != 'responses',
+) }}
 {%- set max_rounds = 4 %}
+{%- if is_response_scoped() %}
+select * from {{ this }} where false
+{%- else %}
 with
 
 candidates as (
@@ -378,3 +390,4 @@ final as (
 )
 
 select * from final
+{%- endif %}

@@ -24,9 +24,31 @@
     of the product on any channel with d < min_days_between_same_product. Decline cool-down: a
     negative response to any offer of the product, on any channel, with
     d < decline_cooldown_days (the candidate channel's policy).
+
+    Scope (macros/decision_scope.sql): the daily run rebuilds every customer's rows; an
+    intraday run (decision scope `responses`) replaces only the rows of the customers with a
+    response loaded since the day's full decision (responses_loaded_through, kept), and marks
+    them is_redecided_intraday: the rows fct_offer_eligibility and nbo then revisit.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='customer_id',
+    on_schema_change='append_new_columns',
+    full_refresh=decision_scope() != 'responses',
+) }}
+{%- set scoped = is_response_scoped() and incremental_target_has(
+    ['run_date', 'responses_loaded_through', 'is_redecided_intraday']
+) %}
 with
 
+{%- if scoped %}
+-- the customers this intraday run re-decides
+scope_customers as (
+    {{ response_scope_customers(this) }}
+),
+
+{% endif %}
 offer_channels as (
     select
         offer_id,
@@ -51,6 +73,9 @@ customer_segments as (
         segment_code
     from {{ ref('int_customer_segment_assigned') }}
     where segment_code is not null
+    {%- if scoped %}
+        and customer_id in (select customer_id from scope_customers)
+    {%- endif %}
 ),
 
 product_paths as (
@@ -68,6 +93,9 @@ active_holdings as (
     from {{ ref('stg_core_banking__holdings') }}
     where is_active
         and opened_at < {{ run_date_end() }}
+    {%- if scoped %}
+        and customer_id in (select customer_id from scope_customers)
+    {%- endif %}
 ),
 
 current_consents as (
@@ -77,6 +105,9 @@ current_consents as (
         topic,
         status
     from {{ ref('int_consent_current') }}
+    {%- if scoped %}
+    where customer_id in (select customer_id from scope_customers)
+    {%- endif %}
 ),
 
 settings as (
@@ -138,6 +169,21 @@ responses as (
         responded_at
     from {{ ref('stg_campaign__responses') }}
     where responded_at < {{ run_date_end() }}
+    {%- if scoped %}
+        and customer_id in (select customer_id from scope_customers)
+    {%- endif %}
+),
+
+-- the newest response load the decision saw (kept by an intraday run: the day's watermark)
+response_watermark as (
+    select
+        {%- if scoped %}
+        min(responses_loaded_through) as responses_loaded_through
+    from {{ this }}
+        {%- else %}
+        max(_loaded_at) as responses_loaded_through
+    from {{ ref('stg_campaign__responses') }}
+        {%- endif %}
 ),
 
 complaints as (
@@ -146,6 +192,9 @@ complaints as (
         opened_at,
         closed_at
     from {{ ref('stg_crm__complaints') }}
+    {%- if scoped %}
+    where customer_id in (select customer_id from scope_customers)
+    {%- endif %}
 ),
 
 -- contact history before the run date (today's write-back of a re-run is not counted)
@@ -161,6 +210,9 @@ past_contacts as (
     where contact_date < {{ run_date() }}
         -- the longest window a policy may use (min_days_between_same_product <= 365)
         and contact_date >= {{ dbt.dateadd('day', -366, run_date()) }}
+        {%- if scoped %}
+        and customer_id in (select customer_id from scope_customers)
+        {%- endif %}
 ),
 
 -- which contact fields a customer has (one row per customer, not per candidate)
@@ -173,6 +225,9 @@ customers as (
         home_branch_id is not null as has_home_branch,
         rep_id is not null as has_rep
     from {{ ref('dim_customer') }}
+    {%- if scoped %}
+    where customer_id in (select customer_id from scope_customers)
+    {%- endif %}
 ),
 
 propensities as (
@@ -438,6 +493,7 @@ flagged as (
 
 final as (
     select
+        {{ run_date() }} as run_date,
         flagged.customer_id,
         flagged.offer_id,
         flagged.channel,
@@ -481,9 +537,12 @@ final as (
             when flagged.is_in_decline_cooldown then 'declined_cooldown'
             when flagged.is_over_frequency_cap then 'frequency_cap'
             when not flagged.is_offer_active then 'offer_not_active'
-        end as suppression_reason
+        end as suppression_reason,
+        response_watermark.responses_loaded_through,
+        {{ 'true' if scoped else 'false' }} as is_redecided_intraday
     from flagged
     cross join settings
+    cross join response_watermark
 )
 
 select * from final

@@ -8,6 +8,7 @@ from pipelines.defs.exports.partitions import run_date_partitions
 from pipelines.lib.resources import CampaignMartResource
 
 INTRADAY_GROUP = "intraday"
+INTRADAY_JOB_NAME = "intraday_responses"
 NBO_KEY = dg.AssetKey(["decisioning", "nbo"])
 ELIGIBILITY_KEY = dg.AssetKey(["decisioning", "fct_offer_eligibility"])
 REISSUE_KEY = dg.AssetKey(["exports", "intraday_reissue"])

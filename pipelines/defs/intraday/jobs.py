@@ -3,12 +3,14 @@
 import dagster as dg
 
 from pipelines.defs.exports.partitions import run_date_partitions
-from pipelines.defs.intraday.assets import INTRADAY_GROUP
+from pipelines.defs.intraday.assets import INTRADAY_GROUP, INTRADAY_JOB_NAME
 
 RAW_RESPONSES_KEY = dg.AssetKey(["raw", "responses"])
 # What a response changes today: the models between the responses and the decision, the
-# fulfilment requests and the response facts. Reports, the customer-360 card and the
-# sales-force list catch up in the next daily run (they do not gate any list).
+# fulfilment requests and the response facts. The decision models re-decide only the customers
+# who answered (decision scope `responses`, cmart/decision_scope.py). Reports, the
+# customer-360 card and the sales-force list catch up in the next daily run (they do not gate
+# any list).
 DECISION_KEYS = (
     dg.AssetKey(["decisioning", "nbo"]),
     dg.AssetKey(["decisioning", "fct_offer_eligibility"]),
@@ -23,6 +25,12 @@ DAILY_ONLY_KEYS = (
     dg.AssetKey(["core", "dim_channel"]),
     dg.AssetKey(["core", "dim_offer"]),
     dg.AssetKey(["campaign", "fct_contact"]),
+    # The propensities are estimated (or scored) once a day: an answer changes the decision
+    # through the suppression rules, not through a re-estimated rate for everyone.
+    dg.AssetKey(["intermediate", "int_propensity_estimated"]),
+    dg.AssetKey(["intermediate", "int_propensity_features_assembled"]),
+    dg.AssetKey(["intermediate", "int_propensity_scored"]),
+    dg.AssetKey(["decisioning", "propensity_scores"]),
 )
 AFTER_DECISION_KEYS = (
     dg.AssetKey(["outbox", "fulfilment"]),
@@ -40,7 +48,7 @@ INTRADAY_SELECTION = (
 )
 
 intraday_job = dg.define_asset_job(
-    "intraday_responses",
+    INTRADAY_JOB_NAME,
     selection=INTRADAY_SELECTION,
     executor_def=dg.in_process_executor,
     partitions_def=run_date_partitions,

@@ -10,12 +10,16 @@
     rows that are in nbo. Incremental: a run replaces its own run date only, so a re-run of a
     day gives the same rows; the log keeps the eligibility_log_retention_days run dates up to
     this one (the post-hook deletes older days: the log grows by the whole candidate set, about
-    30 rows per customer, every day).
+    30 rows per customer, every day). An intraday run (decision scope `responses`,
+    macros/decision_scope.sql) replaces only the run date's rows of the customers it
+    re-decides: their per-candidate rules are new, the day's arbitration is kept, and a pair a
+    response now suppresses is no longer selected.
 #}
+{%- set scoped = is_response_scoped() %}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key='run_date',
+    unique_key=['run_date', 'customer_id'] if decision_scope() == 'responses' else 'run_date',
     on_schema_change='append_new_columns',
     post_hook=[
         "delete from {{ this }} where run_date <= "
@@ -54,6 +58,13 @@ candidates as (
         score,
         suppression_reason
     from {{ ref('int_offer_candidates') }}
+    {%- if scoped %}
+    where customer_id in (
+        select customer_id
+        from {{ ref('int_offer_candidates') }}
+        where is_redecided_intraday
+    )
+    {%- endif %}
 ),
 
 arbitrated as (
@@ -118,6 +129,9 @@ final as (
         on candidates.customer_id = arbitrated.customer_id
         and candidates.offer_id = arbitrated.offer_id
         and candidates.channel = arbitrated.channel
+        -- the day's arbitration only holds candidates that passed every rule; after an
+        -- intraday response it may still hold a pair the response now suppresses
+        and candidates.suppression_reason is null
 )
 
 select * from final

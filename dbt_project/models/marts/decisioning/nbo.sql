@@ -4,6 +4,8 @@
     control-group rows included (is_control; the export leaves them out of the files).
     rank renumbers a customer's rows 1..n by score desc (ties by offer_id). Contact fields are
     those the customer's preferences pick for the channel's message kind.
+    An intraday run (decision scope `responses`, macros/decision_scope.sql) keeps the day's
+    arbitration and leaves out the pairs a response now suppresses.
 #}
 with
 
@@ -21,6 +23,29 @@ selected as (
         is_control
     from {{ ref('int_offer_arbitrated') }}
     where is_selected
+),
+
+-- rows of customers re-decided by an intraday run that a per-candidate rule now suppresses
+-- (none after a daily run: the arbitration only saw candidates that passed every rule)
+now_suppressed as (
+    select
+        customer_id,
+        offer_id,
+        channel
+    from {{ ref('int_offer_candidates') }}
+    where is_redecided_intraday
+        and suppression_reason is not null
+),
+
+still_selected as (
+    select
+        selected.*
+    from selected
+    left join now_suppressed
+        on selected.customer_id = now_suppressed.customer_id
+        and selected.offer_id = now_suppressed.offer_id
+        and selected.channel = now_suppressed.channel
+    where now_suppressed.customer_id is null
 ),
 
 customers as (
@@ -48,7 +73,7 @@ channels as (
 
 with_contact_fields as (
     select
-        selected.*,
+        still_selected.*,
         case
             when (
                 case
@@ -66,11 +91,11 @@ with_contact_fields as (
         end as postal_address,
         customers.home_branch_id,
         customers.rep_id
-    from selected
+    from still_selected
     inner join customers
-        on selected.customer_id = customers.customer_id
+        on still_selected.customer_id = customers.customer_id
     inner join channels
-        on selected.channel = channels.channel_code
+        on still_selected.channel = channels.channel_code
 ),
 
 ranked as (
