@@ -1,9 +1,9 @@
 {#
     One row per response on any channel, classified soft/hard/negative by the response-type
     configuration and attributed to the contact it answers (int_response_attributed: the
-    given contact, else the latest contact of the same customer and offer within
-    attribution_window_days; unattributed responses are kept and flagged). Lag = time from
-    the contact to the response.
+    given contact, else a contact of the same customer and offer within
+    attribution_window_days drawn in proportion to how plausible its lag is; unattributed
+    responses are kept and flagged). Lag = time from the contact to the response.
     Incremental (merge on response_id): a run processes the responses loaded since the last
     run and rewrites the rows not attributed to the contact the source gave (a contact
     arriving late picks up its responses), written before their customer was known, or whose

@@ -14,6 +14,9 @@
     before run date - window. A younger contact may still draw a response that has not arrived,
     so counting it would pull both rates towards 0 (and the lift with them), most for the
     campaigns still running. The younger contacts are counted apart (n_*_maturing).
+    The cut is only unbiased if matching a response that lacks its contact reference (all
+    control responses) moves responses neither forward nor backward across it: see the
+    lag-weighted draw of int_response_attributed.
 #}
 with
 
