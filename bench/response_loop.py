@@ -1,12 +1,13 @@
 """Benchmark of the response loop on a data dir where the daily run has already run.
 
-    .venv/bin/python -m bench.response_loop --data-dir DIR [--run-date 2026-11-29]
+    .venv/bin/python -m bench.response_loop --data-dir DIR [--run-date 2026-11-29] [--runs 2]
         [--requests 2000 --clients 8] [--skip-intraday] [--skip-latency]
 
-1. *Landed → lists updated*: one SMS accept for a pair of today's call-centre list is dropped
-   in landing/responses/, the `response_files` sensor is evaluated, the `intraday_responses`
-   job runs in-process; reported: sensor time, run time, and the time from the file landing to
-   the re-issued lists (the intraday_reissue step's end).
+1. *Landed → lists updated*: ``--runs`` times, one SMS accept for a pair of the day's
+   call-centre list is dropped in landing/responses/, the `response_files` sensor is evaluated,
+   the `intraday_responses` job runs in-process for the run date; reported per run: sensor
+   time, run time, step times, and the time from the file landing to the re-issued lists (the
+   intraday_reissue step's end). The first run of a day writes the snapshot in full.
 2. *Offers latency*: `cmart serve` in a subprocess on 127.0.0.1, then ``--requests`` GETs of
    /customers/{id}/offers from ``--clients`` threads (keep-alive), over random customers of
    the published snapshot; reported: p50 / p95 / p99 / max in ms and the request rate.
@@ -30,11 +31,15 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow.parquet as pq
 
 from cmart.settings import Settings
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 CHANNEL = "call_center"
 
@@ -45,18 +50,8 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def intraday(settings: Settings) -> dict[str, object]:
-    import dagster as dg
-
-    from pipelines.assemble import build_definitions
-
-    folder = settings.exports_dir / CHANNEL / settings.run_date.isoformat()
-    listed = pq.read_table(folder / "offers.parquet", columns=["customer_id", "offer_id"])
-    customer_id, offer_id = listed.column(0)[0].as_py(), listed.column(1)[0].as_py()
-    defs = build_definitions(settings)  # dbt parse: not part of the response path
-    sensor = defs.resolve_sensor_def("response_files")
-    cursor = sensor.evaluate_tick(dg.build_sensor_context(definitions=defs)).cursor
-
+def _drop_accept(settings: Settings, customer_id: str, offer_id: str) -> float:
+    """Land one SMS accept (staged, then renamed into place); returns the landing time."""
     landing = settings.landing_dir / "responses"
     staged = landing / ".bench_accept.csv.tmp"
     stamp = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds")
@@ -69,43 +64,79 @@ def intraday(settings: Settings) -> dict[str, object]:
             [f"BENCH-{time.time_ns()}", customer_id, offer_id, "sms", "accepted", stamp]
         )
     landed = time.time()
-    staged.rename(landing / f"bench_accept_{int(landed)}.csv")
+    staged.rename(landing / f"bench_accept_{time.time_ns()}.csv")
+    return landed
 
-    tick_started = time.monotonic()
-    ticked = sensor.evaluate_tick(dg.build_sensor_context(cursor=cursor, definitions=defs))
-    sensor_seconds = time.monotonic() - tick_started
-    [request] = ticked.run_requests
-    run_started = time.monotonic()
-    instance = dg.DagsterInstance.ephemeral()
-    result = defs.resolve_job_def("intraday_responses").execute_in_process(
-        instance=instance,
-        partition_key=request.partition_key,
-        raise_on_error=False,
-    )
-    run_seconds = time.monotonic() - run_started
-    logs = instance.all_logs(result.run_id)
-    ends = {
-        entry.step_key: entry.timestamp
-        for entry in logs
-        if entry.dagster_event and entry.dagster_event.event_type_value == "STEP_SUCCESS"
-    }
-    starts = {
-        entry.step_key: entry.timestamp
-        for entry in logs
-        if entry.dagster_event and entry.dagster_event.event_type_value == "STEP_START"
-    }
-    step_seconds = {key: round(ends[key] - starts[key], 1) for key in ends if key in starts}
-    reissued_at = ends.get("exports__intraday_reissue") or ends.get("intraday_reissue")
-    manifest = json.loads((folder / "_manifest.json").read_text())
-    return {
-        "success": str(result.success),
-        "sensor_seconds": round(sensor_seconds, 3),
-        "intraday_run_seconds": round(run_seconds, 1),
-        "landed_to_lists_updated_seconds": round(reissued_at - landed, 1) if reissued_at else -1,
-        "call_center_version": int(manifest.get("version", 1)),
-        "steps": len(ends),
-        "step_seconds": step_seconds,
-    }
+
+def _step_times(
+    instance: dg.DagsterInstance, run_id: str
+) -> tuple[dict[str, float], dict[str, float]]:
+    logs = instance.all_logs(run_id)
+
+    def times(event_type: str) -> dict[str, float]:
+        return {
+            entry.step_key: entry.timestamp
+            for entry in logs
+            if entry.dagster_event and entry.dagster_event.event_type_value == event_type
+        }
+
+    return times("STEP_START"), times("STEP_SUCCESS")
+
+
+def intraday(settings: Settings, runs: int) -> list[dict[str, object]]:
+    """``runs`` response files, one after the other, each answering another pair of the day's
+    call-centre list. The job runs for the data dir's run date (the sensor's partition is the
+    wall-clock date; a benchmark world may be of another day). The first run of a day also
+    writes the snapshot in full; later runs show the steady state."""
+    import dagster as dg
+
+    from pipelines.assemble import build_definitions
+
+    folder = settings.exports_dir / CHANNEL / settings.run_date.isoformat()
+    listed = pq.read_table(folder / "offers.parquet", columns=["customer_id", "offer_id"])
+    defs = build_definitions(settings)  # dbt parse: not part of the response path
+    sensor = defs.resolve_sensor_def("response_files")
+    cursor = sensor.evaluate_tick(dg.build_sensor_context(definitions=defs)).cursor
+    results: list[dict[str, object]] = []
+    for number in range(runs):
+        customer_id = listed.column(0)[number].as_py()
+        offer_id = listed.column(1)[number].as_py()
+        landed = _drop_accept(settings, customer_id, offer_id)
+        tick_started = time.monotonic()
+        ticked = sensor.evaluate_tick(dg.build_sensor_context(cursor=cursor, definitions=defs))
+        sensor_seconds = time.monotonic() - tick_started
+        cursor = ticked.cursor
+        if len(ticked.run_requests) != 1:
+            raise RuntimeError(f"the sensor asked for {len(ticked.run_requests)} runs, not 1")
+        run_started = time.monotonic()
+        instance = dg.DagsterInstance.ephemeral()
+        result = defs.resolve_job_def("intraday_responses").execute_in_process(
+            instance=instance,
+            partition_key=settings.run_date.isoformat(),
+            raise_on_error=False,
+        )
+        run_seconds = time.monotonic() - run_started
+        starts, ends = _step_times(instance, result.run_id)
+        reissued_at = ends.get("exports__intraday_reissue") or ends.get("intraday_reissue")
+        manifest = json.loads((folder / "_manifest.json").read_text())
+        results.append(
+            {
+                "run": number + 1,
+                "success": str(result.success),
+                "sensor_seconds": round(sensor_seconds, 3),
+                "intraday_run_seconds": round(run_seconds, 1),
+                "landed_to_lists_updated_seconds": (
+                    round(reissued_at - landed, 1) if reissued_at else -1
+                ),
+                "call_center_version": int(manifest.get("version", 1)),
+                "steps": len(ends),
+                "step_seconds": {
+                    key: round(ends[key] - starts[key], 1) for key in ends if key in starts
+                },
+            }
+        )
+        print(json.dumps(results[-1]), flush=True)
+    return results
 
 
 def _worker(port: int, paths: list[str], timings: list[float], errors: list[str]) -> None:
@@ -220,6 +251,9 @@ def main() -> int:
     parser.add_argument("--run-date", default="2026-11-29")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--runs", type=int, default=2, help="response files landed one after the other (2)"
+    )
     parser.add_argument("--skip-intraday", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
@@ -228,8 +262,7 @@ def main() -> int:
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     report: dict[str, object] = {"data_dir": str(settings.data_dir)}
     if not args.skip_intraday:
-        report["intraday"] = intraday(settings)
-        print(json.dumps(report["intraday"]), flush=True)
+        report["intraday"] = intraday(settings, args.runs)
     if not args.skip_latency:
         report["offers_latency"] = latency(settings, args.requests, args.clients)
         print(json.dumps(report["offers_latency"]), flush=True)
