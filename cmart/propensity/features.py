@@ -8,14 +8,13 @@ has none, :func:`ensure_training_rows` builds the model (and nothing else) with 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 
 import duckdb
 
 from cmart.propensity.schema import FEATURE_TABLE
-from cmart.settings import DBT_PROJECT_DIR, Settings
+from cmart.settings import Settings
 
 FEATURE_MODEL = FEATURE_TABLE.split(".")[-1]
 ACTIVE_SWITCH = "CMART_PROPENSITY_ACTIVE"
@@ -41,22 +40,11 @@ def count_contact_rows(settings: Settings) -> int:
 
 def build_feature_rows(settings: Settings) -> None:
     """`dbt run` of the feature model alone, with its rows (the switch on)."""
-    from pipelines.lib.dbt import dbt_env, dbt_executable
+    from pipelines.lib.dbt import dbt_command, dbt_env
 
-    command = [
-        dbt_executable(),
-        "run",
-        "--select",
-        FEATURE_MODEL,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(settings.dbt_target_dir / "train"),
-        "--vars",
-        json.dumps({"run_date": settings.run_date.isoformat()}),
-    ]
+    command = dbt_command(
+        settings, "run", "--select", FEATURE_MODEL, target_path=settings.dbt_target_dir / "train"
+    )
     env = {**os.environ, **dbt_env(settings), ACTIVE_SWITCH: "1"}
     settings.dbt_log_dir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)

@@ -30,8 +30,8 @@ from cmart.propensity.schema import (
 )
 from cmart.propensity.scoring import score_with_model
 from cmart.propensity.train import TrainResult, train_model
-from cmart.settings import DBT_PROJECT_DIR, Settings
-from pipelines.lib.dbt import dbt_env, dbt_executable
+from cmart.settings import Settings
+from pipelines.lib.dbt import dbt_command, dbt_env
 from tests.conftest import PipelineRun
 
 pytestmark = pytest.mark.slow
@@ -44,20 +44,9 @@ class Trained:
 
 
 def run_dbt(settings: Settings, verb: str, select: str) -> subprocess.CompletedProcess[str]:
-    command = [
-        dbt_executable(),
-        verb,
-        "--select",
-        select,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(settings.dbt_target_dir / "build"),
-        "--vars",
-        json.dumps({"run_date": settings.run_date.isoformat()}),
-    ]
+    command = dbt_command(
+        settings, verb, "--select", select, target_path=settings.dbt_target_dir / "build"
+    )
     env = {**os.environ, **dbt_env(settings)}
     return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
 
