@@ -226,6 +226,11 @@ def _full_redecision(settings: Settings, tmp_path: Path) -> list[tuple]:
 
 
 CANDIDATES = "intermediate.int_offer_candidates"
+INTERRUPTED_AFTER_CANDIDATES = [
+    dg.AssetKey(["raw", "responses"]),
+    dg.AssetKey(["staging", "stg_campaign__responses"]),
+    dg.AssetKey(["intermediate", "int_offer_candidates"]),
+]
 CANDIDATE_COLUMNS = (
     "customer_id, offer_id, channel, suppression_reason, has_responded_recently, "
     "days_since_decline, score"
@@ -259,6 +264,9 @@ def test_intraday_redecides_only_those_who_answered(world: Settings, tmp_path: P
     staged.rename(folder / "several.csv")
     fired, cursor = _tick(defs, cursor)
     assert len(fired) == 1
+    # a first attempt stops after the candidates were re-decided (as if killed there); the
+    # re-run must end where an uninterrupted run would
+    _run(defs, fired[0], only=INTERRUPTED_AFTER_CANDIDATES)
     _run(defs, fired[0])
     after = _decision(world)
 
