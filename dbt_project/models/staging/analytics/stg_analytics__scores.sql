@@ -1,3 +1,11 @@
+{#
+    A table, not a view (the staging default): millions of rows (several scores per customer).
+    As a view, the deduplication and the md5 key were computed again by each of its 3 data
+    tests and by each reader (int_customer_scores_summarised, int_propensity_features_assembled);
+    as a table, once per run.
+#}
+{{ config(materialized='table') }}
+
 with
 
 source as (

@@ -1,3 +1,10 @@
+{#
+    A table, not a view (the staging default): read by nine models and five data tests, each of
+    which recomputed the view's normalisation (trims, e-mails, phone digits) and deduplication;
+    as a table, once per run.
+#}
+{{ config(materialized='table') }}
+
 with
 
 source as (

@@ -1,3 +1,10 @@
+{#
+    A table, not a view (the staging default): one row per holding, read by four models
+    (fct_holding, dim_customer, dim_product, int_offer_candidates) and three data tests, each of
+    which recomputed the deduplication and the md5 key of the view; as a table, once per run.
+#}
+{{ config(materialized='table') }}
+
 with
 
 source as (

@@ -1,3 +1,10 @@
+{#
+    A table, not a view (the staging default): one row per consent event, several per customer.
+    As a view, the deduplication and the md5 key were computed again by each of its 6 data tests
+    and by each reader (int_consent_current, dim_channel); as a table, once per run.
+#}
+{{ config(materialized='table') }}
+
 with
 
 source as (

@@ -1,3 +1,10 @@
+{#
+    A table, not a view (the staging default): one row per preference event. As a view, the
+    deduplication and the md5 key were computed again by each of its 4 data tests and by its
+    reader (int_preference_current); as a table, once per run.
+#}
+{{ config(materialized='table') }}
+
 with
 
 source as (
