@@ -21,7 +21,8 @@ decision needs, and computes, with the same rules as the pipeline's decisioning
   customer's rep);
 * score = propensity^propensity_weight x value^value_weight - cost_weight x cost per contact,
   propensity = smoothed hard-response rate per (segment at contact, product, channel), with
-  responses attributed to contacts (the given contact if valid, else the latest in the window);
+  responses attributed to contacts (the given contact if valid, else a lag-weighted draw among
+  the contacts in the window, as int_response_attributed);
 * arbitration: channels per offer by the product's channel order, then score; one offer per
   product; the tier of the customer's best offer (premium and mass never together); the top N
   offers; the control group and the A/B cell by the same md5 buckets; then placement rounds:
@@ -554,6 +555,10 @@ def load_sources(con: duckdb.DuckDBPyConnection, landing_dir: Path, config_dir: 
                 cast(1 as bigint) << cast(row_number() over (order by channel_code) - 1 as int)
                     as channel_bit
             from {config["channels"]}""",
+        f"""create table response_types as
+            select {_code("response_type")} as response_type,
+                {_code("response_class")} as response_class
+            from {config["response_types"]}""",
         f"""create table hard_types as
             select {_code("response_type")} as response_type
             from {config["response_types"]}
@@ -946,41 +951,90 @@ def decide(
             left join preferences using (customer_id)
             left join customer_reps using (customer_id)""",
         # propensity: hard-response rate per (segment at contact, product, channel), smoothed
+        # attribution as int_response_attributed: the given contact if valid, else a draw among
+        # the candidates in the window (treated on the response's channel first), weighted by
+        # 1 + the responses of the same class and arm whose contact is certain at that lag
         f"""create table hard_contacts as
-            with hard as (
-                select responses.*
-                from responses inner join hard_types using (response_type)
-                where responses.responded_at < {day_end}
+            with classified as (
+                select responses.response_id, responses.customer_id, responses.offer_id,
+                    responses.contact_id as given_contact_id, responses.channel,
+                    responses.responded_at,
+                    coalesce(response_types.response_class, 'unclassified') as response_class
+                from responses left join response_types using (response_type)
             ),
             given as (
-                select hard.response_id, contacts.contact_id
-                from hard
+                select classified.response_id, classified.response_class,
+                    contacts.contact_id, contacts.is_control,
+                    floor(date_diff('second', contacts.contacted_at, classified.responded_at)
+                        / 86400.0) as lag_days
+                from classified
                 inner join contacts
-                    on hard.contact_id = contacts.contact_id
-                    and contacts.customer_id = hard.customer_id
-                    and contacts.offer_id = hard.offer_id
-                    and contacts.contacted_at <= hard.responded_at
-                    and hard.responded_at <= contacts.contacted_at + {window}
+                    on classified.given_contact_id = contacts.contact_id
+                    and contacts.customer_id = classified.customer_id
+                    and contacts.offer_id = classified.offer_id
+                    and contacts.contacted_at <= classified.responded_at
+                    and classified.responded_at <= contacts.contacted_at + {window}
             ),
-            matched as (
-                select hard.response_id,
-                    arg_min(
-                        contacts.contact_id,
-                        (case when contacts.channel = hard.channel then 0 else 1 end,
-                         -epoch_us(contacts.contacted_at), contacts.contact_id)
-                    ) as contact_id
-                from hard
+            candidates as (
+                select classified.response_id, classified.response_class,
+                    contacts.contact_id, contacts.is_control,
+                    floor(date_diff('second', contacts.contacted_at, classified.responded_at)
+                        / 86400.0) as lag_days,
+                    case when contacts.channel = classified.channel and not contacts.is_control
+                        then 0 else 1 end as preference
+                from classified
                 inner join contacts
-                    on hard.customer_id = contacts.customer_id
-                    and hard.offer_id = contacts.offer_id
-                    and contacts.contacted_at <= hard.responded_at
-                    and contacts.contacted_at >= hard.responded_at - {window}
-                where hard.response_id not in (select response_id from given)
-                group by hard.response_id
+                    on classified.customer_id = contacts.customer_id
+                    and classified.offer_id = contacts.offer_id
+                    and contacts.contacted_at <= classified.responded_at
+                    and contacts.contacted_at >= classified.responded_at - {window}
+                where classified.response_id not in (select response_id from given)
+            ),
+            counted as (
+                select *, count(*) over (partition by response_id) as n_candidates,
+                    min(preference) over (partition by response_id) as best_preference
+                from candidates
+            ),
+            evidence as (
+                select response_class, is_control, lag_days, count(*) as n_responses
+                from (
+                    select response_class, is_control, lag_days from given
+                    union all
+                    select response_class, is_control, lag_days from counted
+                    where n_candidates = 1
+                )
+                group by all
+            ),
+            stacked as (
+                select counted.response_id, counted.contact_id,
+                    1 + coalesce(evidence.n_responses, 0) as weight,
+                    sum(1 + coalesce(evidence.n_responses, 0)) over (
+                        partition by counted.response_id order by counted.contact_id
+                        rows between unbounded preceding and current row
+                    ) as weight_through,
+                    sum(1 + coalesce(evidence.n_responses, 0))
+                        over (partition by counted.response_id) as weight_total,
+                    cast({_bucket("counted.response_id", "1048576")} as double) / 1048576
+                        as draw
+                from counted
+                left join evidence
+                    on counted.response_class = evidence.response_class
+                    and counted.is_control = evidence.is_control
+                    and counted.lag_days = evidence.lag_days
+                where counted.preference = counted.best_preference
+            ),
+            attributed as (
+                select response_id, contact_id from given
+                union all
+                select response_id, contact_id from stacked
+                where draw * weight_total >= weight_through - weight
+                    and draw * weight_total < weight_through
             )
-            select distinct contact_id from given
-            union
-            select distinct contact_id from matched""",
+            select distinct attributed.contact_id
+            from attributed
+            inner join responses using (response_id)
+            inner join hard_types using (response_type)
+            where responses.responded_at < {day_end}""",
         f"""create table propensities as
             with treated as (
                 select segment_lookup.segment_code, offers.product_id, contacts.channel,
