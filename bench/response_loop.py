@@ -175,7 +175,9 @@ def _in_process_lookups(published: Path, customers: list[str], requests: int) ->
     }
 
 
-def latency(settings: Settings, requests: int, clients: int) -> dict[str, float | int]:
+def latency(
+    settings: Settings, requests: int, clients: int, workers: int
+) -> dict[str, float | int]:
     published = settings.published_dir / "campaign_mart.duckdb"
     with duckdb.connect(str(published), read_only=True) as con:
         customers = [
@@ -191,7 +193,8 @@ def latency(settings: Settings, requests: int, clients: int) -> dict[str, float 
     port = _free_port()
     env = {**os.environ, "CMART_API_TOKEN": ""}
     command = [sys.executable, "-m", "cmart.cli", "serve", "--data-dir", str(settings.data_dir)]
-    server = subprocess.Popen([*command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+    command += ["--port", str(port), "--workers", str(workers)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -234,6 +237,7 @@ def latency(settings: Settings, requests: int, clients: int) -> dict[str, float 
     return {
         "requests": len(timings),
         "clients": clients,
+        "workers": workers,
         "errors": len(errors),
         "p50_ms": round(statistics.median(ordered) * 1000, 1),
         "p95_ms": round(pick(0.95), 1),
@@ -251,6 +255,7 @@ def main() -> int:
     parser.add_argument("--run-date", default="2026-11-29")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1, help="`cmart serve --workers` (1)")
     parser.add_argument(
         "--runs", type=int, default=2, help="response files landed one after the other (2)"
     )
@@ -264,7 +269,7 @@ def main() -> int:
     if not args.skip_intraday:
         report["intraday"] = intraday(settings, args.runs)
     if not args.skip_latency:
-        report["offers_latency"] = latency(settings, args.requests, args.clients)
+        report["offers_latency"] = latency(settings, args.requests, args.clients, args.workers)
         print(json.dumps(report["offers_latency"]), flush=True)
     print(json.dumps(report, indent=2))
     return 0

@@ -21,6 +21,8 @@ import hmac
 import json
 import os
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -296,10 +298,25 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+@asynccontextmanager
+async def _attach_at_start(app: Starlette) -> AsyncIterator[None]:
+    """Attach the snapshot (and build its lookups) before the first request, not during it:
+    with several workers, each would otherwise make its first callers wait."""
+    # no snapshot yet: /health says so, and the first request after the first publish attaches
+    with suppress(SnapshotMissingError):
+        await run_in_threadpool(app.state.cmart.snapshot.cursor)
+    yield
+
+
 def create_app(
-    settings: Settings, *, token: str | None = None, config: CampaignConfig | None = None
+    settings: Settings,
+    *,
+    token: str | None = None,
+    config: CampaignConfig | None = None,
+    attach_at_start: bool = False,
 ) -> Starlette:
     app = Starlette(
+        lifespan=_attach_at_start if attach_at_start else None,
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/customers/{customer_id}", get_customer, methods=["GET"]),
@@ -317,8 +334,30 @@ def create_app(
     return app
 
 
-def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
+def app_from_environment() -> Starlette:
+    """The app of a worker process (`cmart serve --workers N`): settings from the environment
+    (CMART_DATA_DIR, set by :func:`serve`)."""
+    return create_app(Settings.from_env(), token=os.environ.get(TOKEN_ENV), attach_at_start=True)
+
+
+def serve(
+    settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1
+) -> None:
+    """Serve the API. One worker process answers one request at a time in Python (the lookups
+    themselves run in DuckDB); more workers answer in parallel, each with its own read-only
+    attachment of the snapshot."""
     import uvicorn
 
-    app = create_app(settings, token=os.environ.get(TOKEN_ENV))
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if workers <= 1:
+        app = create_app(settings, token=os.environ.get(TOKEN_ENV), attach_at_start=True)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    os.environ["CMART_DATA_DIR"] = str(settings.data_dir)
+    uvicorn.run(
+        "cmart.api:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )

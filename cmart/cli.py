@@ -468,8 +468,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     auth = f"bearer token from ${TOKEN_ENV}" if os.environ.get(TOKEN_ENV) else "no token"
-    _say(f"serving {settings.published_dir} on http://{args.host}:{args.port} ({auth})")
-    serve(settings, host=args.host, port=args.port)
+    _say(
+        f"serving {settings.published_dir} on http://{args.host}:{args.port} ({auth}, "
+        f"{args.workers} worker process(es))"
+    )
+    serve(settings, host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
@@ -671,6 +674,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes answering in parallel, each attaching the snapshot (default 1)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     offers = sub.add_parser(

@@ -251,3 +251,11 @@ def test_api_keeps_serving_while_the_pipeline_publishes(daily_run, tmp_path, off
         reader.join(timeout=60)
     assert len(statuses) > 3
     assert set(statuses) == {200}
+
+
+def test_the_served_app_attaches_the_snapshot_before_the_first_request(served: Settings) -> None:
+    app = create_app(served, attach_at_start=True)
+    assert app.state.cmart.snapshot._attached is None
+    with TestClient(app) as started:  # runs the lifespan, as uvicorn does
+        assert app.state.cmart.snapshot._attached is not None
+        assert started.get("/health").status_code == 200
