@@ -101,8 +101,9 @@ def _channel(request: Request) -> str | None:
 
 
 def _snapshot_cursor(request: Request):
+    """The worker thread's kept cursor on the snapshot (not to be closed)."""
     try:
-        return _state(request).snapshot.cursor()
+        return _state(request).snapshot.thread_cursor()
     except SnapshotMissingError as error:
         raise HTTPException(503, str(error)) from error
 
@@ -116,8 +117,7 @@ def health(request: Request) -> JSONResponse:
     if not path.exists():
         return JSONResponse({"status": "no_snapshot", "published": str(path)}, status_code=503)
     con, _tables = _snapshot_cursor(request)
-    with con:
-        found = con.execute("select max(run_date) from decisioning.nbo").fetchall()
+    found = con.execute("select max(run_date) from decisioning.nbo").fetchall()
     modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
     return JSONResponse(
         {
@@ -132,8 +132,7 @@ def get_customer(request: Request) -> JSONResponse:
     _check_token(request)
     customer_id = _customer_id(request)
     con, _tables = _snapshot_cursor(request)
-    with con:
-        card = customer_card(con, customer_id)
+    card = customer_card(con, customer_id)
     if card is None:
         raise HTTPException(404, f"unknown customer {customer_id!r}")
     return JSONResponse(card)
@@ -144,8 +143,7 @@ def get_customer_offers(request: Request) -> JSONResponse:
     customer_id = _customer_id(request)
     channel = _channel(request)
     con, tables = _snapshot_cursor(request)
-    with con:
-        answer = customer_offers(con, tables, customer_id, channel)
+    answer = customer_offers(con, tables, customer_id, channel)
     if answer is None:
         raise HTTPException(404, f"unknown customer {customer_id!r}")
     return JSONResponse(answer)

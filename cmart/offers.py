@@ -144,6 +144,7 @@ class PublishedSnapshot:
         self.path = path
         self._lock = threading.Lock()
         self._attached: _Attached | None = None
+        self._per_thread = threading.local()  # (stamp, cursor) kept by thread_cursor()
 
     def _current(self) -> _Attached:
         stamp = _stamp(self.path)
@@ -162,6 +163,18 @@ class PublishedSnapshot:
         cursor = attached.connection.cursor()
         cursor.execute(f"use {ALIAS}")
         return cursor, attached.tables
+
+    def thread_cursor(self) -> tuple[duckdb.DuckDBPyConnection, frozenset[str]]:
+        """The calling thread's cursor, kept while the file stays the same (opening one per
+        request costs about a millisecond). The caller must not close it."""
+        attached = self._current()
+        kept = getattr(self._per_thread, "kept", None)
+        if kept is None or kept[0] != attached.stamp:
+            cursor = attached.connection.cursor()
+            cursor.execute(f"use {ALIAS}")
+            kept = (attached.stamp, cursor)
+            self._per_thread.kept = kept
+        return kept[1], attached.tables
 
 
 def _json_value(value: Any) -> Any:

@@ -177,6 +177,6 @@ def test_cross_source_faults_are_caught_where_expected_yml_says() -> None:
     assert relationship_target("customer_id") == "ref('dim_customer')"
     assert relationship_target("offer_id") == "ref('dim_offer')"
     attribution = (DBT_PROJECT_DIR / "models/intermediate/int_response_attributed.sql").read_text()
-    assert "contacts.contacted_at > responses.responded_at" in attribution
+    assert "contacts.contacted_at > responses_classified.responded_at" in attribution
     for kind in ("response_unknown_customer_or_offer", "response_before_contact"):
         assert _expected(kind)["caught_downstream"]
