@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from cmart.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
+from cmart.settings import REPO_ROOT, Settings
 
 if TYPE_CHECKING:
     from cmart.config import CampaignConfig
@@ -282,23 +282,10 @@ def rerun_decide(settings: Settings, models: Sequence[str], log: Path) -> float:
     """`dbt run` of the decide models alone on the built warehouse (nothing else running in
     the job): the sum of their execution times. In the daily build they share the machine with
     the models dbt runs next to them, which inflates their own times."""
-    from pipelines.lib.dbt import dbt_env, dbt_executable
+    from pipelines.lib.dbt import dbt_command, dbt_env
 
     target = settings.data_dir / "dbt" / "bench_decide"
-    command = [
-        dbt_executable(),
-        "run",
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(target),
-        "--select",
-        *models,
-        "--vars",
-        json.dumps({"run_date": settings.run_date.isoformat()}),
-    ]
+    command = dbt_command(settings, "run", "--select", *models, target_path=target)
     env = {**_environment(), **dbt_env(settings)}
     _checked(run_measured(command, log, env=env), "dbt run of the decide models")
     results = json.loads((target / "run_results.json").read_text())["results"]
