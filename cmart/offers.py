@@ -3,11 +3,10 @@
 Read-only by construction: the snapshot (data/published/campaign_mart.duckdb) is attached
 READ_ONLY into a private in-memory DuckDB, so the pipeline (the one writer) is never blocked.
 `publish` renames a new file into place; :class:`PublishedSnapshot` notices the new inode and
-attaches it afresh (a plain ``duckdb.connect(path)`` would return the process-wide cached
-instance of the old file). On attach, the day's offers and suppression reasons are copied into
-in-memory tables sorted by customer (a point lookup then reads one row group, about a
-millisecond, instead of scanning the published table). The HTTP service and `cmart offers`
-share these functions.
+attaches it afresh in the background (a plain ``duckdb.connect(path)`` would return the
+process-wide cached instance of the old file). On attach, each customer's offers and
+suppression reasons of the day are rendered once into an indexed in-memory lookup, so a
+request is one index probe. The HTTP service and `cmart offers` share these functions.
 """
 
 from __future__ import annotations
@@ -15,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import logging
 import math
 import re
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ NBO_RELATION = "decisioning.nbo"
 ELIGIBILITY_RELATION = "decisioning.fct_offer_eligibility"
 OFFER_RELATION = "core.dim_offer"
 ALIAS = "published"
+LOGGER = logging.getLogger(__name__)
 
 
 class SnapshotMissingError(RuntimeError):
@@ -63,64 +65,75 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return (info.st_ino, info.st_mtime_ns, info.st_size)
 
 
-# In-memory lookups, built once per attached file: the day's offers and suppression reasons
-# sorted by customer, so that a point lookup reads one row group (DuckDB's zone maps) instead
-# of scanning the whole published table; control-group rows are not offers.
+# The in-memory lookup, built once per attached file: one row per customer holding the
+# day's offers and suppression reasons as JSON text, with an ART index on customer_id. A
+# request is then one index probe and a `json.loads` (about 0.6 ms at 1M customers, against
+# 5 ms for three probes of row-per-offer tables). Control-group rows are not offers.
 LOOKUP_SCHEMA = "memory.lookup"
-_LOOKUPS = {
-    "customers": f"""
-        select customer_id from {CARD_RELATION} order by customer_id
-    """,
-    "offers": f"""
+ANSWERS = f"{LOOKUP_SCHEMA}.answers"
+_DECIDED = f"(select max(run_date) from {NBO_RELATION})"
+_OFFERS = f"""
+    select
+        nbo.customer_id,
+        to_json(list(struct_pack(
+            offer_id := nbo.offer_id,
+            offer_name := offers.offer_name,
+            campaign_id := nbo.campaign_id,
+            product_id := nbo.product_id,
+            channel := nbo.channel,
+            rank := nbo.rank,
+            score := case when isfinite(nbo.score) then nbo.score end,
+            cell := nbo.cell
+        ) order by nbo.rank, nbo.offer_id)) as offers
+    from {NBO_RELATION} as nbo
+    left join {OFFER_RELATION} as offers
+        on nbo.offer_id = offers.offer_id
+    where nbo.run_date = {_DECIDED} and not nbo.is_control
+    group by nbo.customer_id
+"""
+_SUPPRESSED = f"""
+    select
+        customer_id,
+        to_json(list(struct_pack(
+            offer_id := offer_id,
+            channel := channel,
+            reason := eligibility_status
+        ) order by offer_id, channel)) as suppressed
+    from {ELIGIBILITY_RELATION}
+    where run_date = {_DECIDED} and eligibility_status <> 'eligible'
+    group by customer_id
+"""
+
+
+def _answers_query(with_suppressed: bool) -> str:
+    """One row per known customer: the decision date, offers and suppressed pairs (JSON text;
+    suppressed is NULL for everyone when the snapshot has no eligibility log)."""
+    if with_suppressed:
+        suppressed_column = "coalesce(suppressed.suppressed, '[]')"
+        suppressed_join = f"""left join ({_SUPPRESSED}) as suppressed
+            on customers.customer_id = suppressed.customer_id"""
+    else:
+        suppressed_column, suppressed_join = "null::varchar", ""
+    return f"""
         select
-            nbo.customer_id,
-            nbo.offer_id,
-            offers.offer_name,
-            nbo.campaign_id,
-            nbo.product_id,
-            nbo.channel,
-            nbo.rank,
-            nbo.score,
-            nbo.cell
-        from {NBO_RELATION} as nbo
-        left join {OFFER_RELATION} as offers
-            on nbo.offer_id = offers.offer_id
-        where nbo.run_date = (select max(run_date) from {NBO_RELATION}) and not nbo.is_control
-        order by nbo.customer_id, nbo.rank, nbo.offer_id
-    """,
-    "suppressed": f"""
-        select
-            customer_id,
-            offer_id,
-            channel,
-            eligibility_status as reason
-        from {ELIGIBILITY_RELATION}
-        where run_date = (select max(run_date) from {NBO_RELATION})
-            and eligibility_status <> 'eligible'
-        order by customer_id, offer_id, channel
-    """,
-}
+            customers.customer_id,
+            {_DECIDED} as run_date,
+            coalesce(offers.offers, '[]') as offers,
+            {suppressed_column} as suppressed
+        from {CARD_RELATION} as customers
+        left join ({_OFFERS}) as offers
+            on customers.customer_id = offers.customer_id
+        {suppressed_join}
+    """
 
 
 def _build_lookups(connection: duckdb.DuckDBPyConnection, tables: frozenset[str]) -> set[str]:
     connection.execute(f"create schema {LOOKUP_SCHEMA}")
-    built = set()
-    for name, query in _LOOKUPS.items():
-        if name == "suppressed" and ELIGIBILITY_RELATION not in tables:
-            continue
-        connection.execute(f"create table {LOOKUP_SCHEMA}.{name} as {query}")
-        # an ART index turns a lookup into an index probe (about 2 ms less per request at 1M
-        # than the row-group scan the sort order allows)
-        connection.execute(
-            f"create index {name}_by_customer on {LOOKUP_SCHEMA}.{name} (customer_id)"
-        )
-        built.add(f"lookup.{name}")
-    found = connection.execute(f"select max(run_date) from {NBO_RELATION}").fetchall()
-    decided = found[0][0] if found else None
     connection.execute(
-        f"create table {LOOKUP_SCHEMA}.decision as select ?::date as run_date", [decided]
+        f"create table {ANSWERS} as {_answers_query(ELIGIBILITY_RELATION in tables)}"
     )
-    return built
+    connection.execute(f"create index answers_by_customer on {ANSWERS} (customer_id)")
+    return {"lookup.answers"}
 
 
 def _attach(path: Path, stamp: tuple[int, int, int]) -> _Attached:
@@ -138,12 +151,19 @@ def _attach(path: Path, stamp: tuple[int, int, int]) -> _Attached:
 
 
 class PublishedSnapshot:
-    """A read-only view of the published file, re-attached when the file is replaced."""
+    """A read-only view of the published file, re-attached when the file is replaced.
+
+    The first attachment makes its caller wait. A replaced file is attached in a background
+    thread while requests go on being answered from the previous snapshot, so a re-publish
+    never stalls the service for the time the lookup takes to build (tens of seconds at 1M).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._attached: _Attached | None = None
+        self._pending: tuple[int, int, int] | None = None  # stamp being attached in background
+        self._failed: tuple[int, int, int] | None = None  # stamp whose attachment failed
         self._per_thread = threading.local()  # (stamp, cursor) kept by thread_cursor()
 
     def _current(self) -> _Attached:
@@ -151,11 +171,44 @@ class PublishedSnapshot:
         if stamp is None:
             raise SnapshotMissingError(f"no published snapshot at {self.path}")
         with self._lock:
-            if self._attached is None or self._attached.stamp != stamp:
-                # the previous connection is left to readers still using it; it closes when
-                # the last cursor goes (the old inode lives until then)
+            attached = self._attached
+            if attached is None:
                 self._attached = _attach(self.path, stamp)
-            return self._attached
+                return self._attached
+            if attached.stamp != stamp and stamp not in (self._pending, self._failed):
+                self._pending = stamp
+                threading.Thread(
+                    target=self._attach_in_background,
+                    args=(stamp,),
+                    name="cmart-snapshot-attach",
+                    daemon=True,
+                ).start()
+            # the previous connection is left to readers still using it; it closes when the
+            # last cursor goes (the old inode lives until then)
+            return attached
+
+    def _attach_in_background(self, stamp: tuple[int, int, int]) -> None:
+        try:
+            attached = _attach(self.path, stamp)
+        except Exception:
+            LOGGER.exception("could not attach the new snapshot %s; serving the previous", stamp)
+            with self._lock:
+                self._pending, self._failed = None, stamp
+            return
+        with self._lock:
+            if self._pending == stamp:
+                self._attached, self._pending = attached, None
+
+    def refresh(self, timeout: float = 600.0) -> bool:
+        """Wait until the file on disk is the one attached (True), or `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            stamp = _stamp(self.path)
+            if stamp is not None and self._current().stamp == stamp:
+                return True
+            if time.monotonic() >= deadline or stamp == self._failed:
+                return False
+            time.sleep(0.05)
 
     def cursor(self) -> tuple[duckdb.DuckDBPyConnection, frozenset[str]]:
         """A cursor of its own (thread-safe use) plus the snapshot's table names."""
@@ -221,63 +274,8 @@ def _parsed_json_text(value: Any) -> Any:
     return value
 
 
-def _fetch_dicts(
-    con: duckdb.DuckDBPyConnection, query: str, params: list[object]
-) -> list[dict[str, Any]]:
-    """Rows as JSON-ready dicts (a plain fetch: for a handful of rows it beats Arrow)."""
-    result = con.execute(query, params)
-    names = [column[0] for column in result.description or []]
-    return [
-        {name: _json_value(value) for name, value in zip(names, row, strict=True)}
-        for row in result.fetchall()
-    ]
-
-
-def _known_and_decided(
-    con: duckdb.DuckDBPyConnection, customer_id: str
-) -> tuple[bool, dt.date | None]:
-    """Whether the customer is in the snapshot, and the snapshot's decision date (one query)."""
-    [(known, decided)] = con.execute(
-        f"""
-        select
-            exists (select 1 from {LOOKUP_SCHEMA}.customers where customer_id = ?),
-            (select run_date from {LOOKUP_SCHEMA}.decision)
-        """,
-        [customer_id],
-    ).fetchall()
-    return bool(known), decided
-
-
-def current_offers(
-    con: duckdb.DuckDBPyConnection, customer_id: str, channel: str | None
-) -> list[dict[str, Any]]:
-    """The customer's offers in today's lists (control-group rows are not offers)."""
-    return _fetch_dicts(
-        con,
-        f"""
-        select offer_id, offer_name, campaign_id, product_id, channel, rank, score, cell
-        from {LOOKUP_SCHEMA}.offers
-        where customer_id = ? and (cast(? as varchar) is null or channel = ?)
-        order by rank, offer_id
-        """,
-        [customer_id, channel, channel],
-    )
-
-
-def suppressed_offers(
-    con: duckdb.DuckDBPyConnection, customer_id: str, channel: str | None
-) -> list[dict[str, Any]]:
-    """Offers considered for the customer but not in a list, with the first reason why."""
-    return _fetch_dicts(
-        con,
-        f"""
-        select offer_id, channel, reason
-        from {LOOKUP_SCHEMA}.suppressed
-        where customer_id = ? and (cast(? as varchar) is null or channel = ?)
-        order by offer_id, channel
-        """,
-        [customer_id, channel, channel],
-    )
+def _rows_on(rows: list[dict[str, Any]], channel: str | None) -> list[dict[str, Any]]:
+    return rows if channel is None else [row for row in rows if row["channel"] == channel]
 
 
 def customer_offers(
@@ -286,10 +284,16 @@ def customer_offers(
     customer_id: str,
     channel: str | None = None,
 ) -> dict[str, Any] | None:
-    """Current offers and suppression reasons of one customer; None when unknown."""
-    known, run_date = _known_and_decided(con, customer_id)
-    if not known:
+    """Current offers and suppression reasons of one customer (the first reason per offer and
+    channel; None without an eligibility log); None when the customer is unknown."""
+    del tables  # the lookup knows whether the snapshot has an eligibility log
+    found = con.execute(
+        f"select run_date, offers, suppressed from {ANSWERS} where customer_id = ?",
+        [customer_id],
+    ).fetchone()
+    if found is None:
         return None
+    run_date, offers, suppressed = found
     answer: dict[str, Any] = {
         "customer_id": customer_id,
         "run_date": run_date.isoformat() if run_date else None,
@@ -299,9 +303,9 @@ def customer_offers(
     }
     if run_date is None:
         return answer
-    answer["offers"] = current_offers(con, customer_id, channel)
-    if "lookup.suppressed" in tables:
-        answer["suppressed"] = suppressed_offers(con, customer_id, channel)
+    answer["offers"] = _rows_on(json.loads(offers), channel)
+    if suppressed is not None:
+        answer["suppressed"] = _rows_on(json.loads(suppressed), channel)
     return answer
 
 

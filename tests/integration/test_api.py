@@ -206,7 +206,12 @@ def test_a_replaced_snapshot_is_read_after_publish(served: Settings, tmp_path, o
     with duckdb.connect(str(staged)) as con:
         con.execute("delete from core.customer_360 where customer_id = ?", [offered[0]])
     os.replace(staged, target)  # as publish does
+    # the request that notices the new file is answered from the previous snapshot while the
+    # new one is attached in the background; once attached, the new file answers
+    assert fresh.get(f"/customers/{offered[0]}").status_code == 200
+    assert fresh.app.state.cmart.snapshot.refresh(timeout=120)
     assert fresh.get(f"/customers/{offered[0]}").status_code == 404
+    assert fresh.get(f"/customers/{offered[0]}/offers").status_code == 404
 
 
 def test_cli_offers_prints_the_same_answer(served: Settings, offered, capsys) -> None:
