@@ -162,6 +162,9 @@ class DecisionSettings(_Row):
     eligibility_log_window_days: int = Field(default=30, ge=0, le=365)
     # fct_offer_eligibility keeps this many run dates (the run date and the days before it)
     eligibility_log_retention_days: int = Field(default=7, ge=1, le=3650)
+    # intraday: a pair a response suppresses is replaced by the customer's next-best offer on
+    # the same channel (int_offer_revised) instead of only leaving the list
+    revise_after_response: bool = False
 
 
 class PropensitySettings(_Row):
@@ -540,6 +543,7 @@ CONFIG_TABLE_SCHEMAS: dict[str, pa.Schema] = {
             ("capacity_fallback_channels", pa.int32()),
             ("eligibility_log_window_days", pa.int32()),
             ("eligibility_log_retention_days", pa.int32()),
+            ("revise_after_response", pa.bool_()),
         ]
     ),
     "contact_policies": pa.schema(

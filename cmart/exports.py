@@ -322,6 +322,38 @@ def write_contact_history(
     )
 
 
+def add_to_contact_history(
+    warehouse_path: Path,
+    outbox_dir: Path,
+    exports_dir: Path,
+    config: CampaignConfig,
+    run_date: dt.date,
+) -> int:
+    """Add the nbo rows of the day that its contact history lacks (intraday revisions of the
+    lists) to ``<outbox>/contacts/nbo_<run_date>.parquet``, keeping every row it has (a pair
+    answered since was still handed out). Returns the rows added; no file yet: 0 (the daily
+    export writes it)."""
+    target = outbox_dir / CONTACT_HISTORY_SOURCE / contact_history_name(run_date)
+    if not target.exists():
+        return 0
+    channels = exported_channels(exports_dir, config, run_date)
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        table = contact_history_table(con, config, run_date, channels)
+    held = pq.read_table(target)
+    known = pc.is_in(table.column("contact_id"), value_set=held.column("contact_id"))
+    new_rows = table.filter(pc.invert(known))
+    if new_rows.num_rows == 0:
+        return 0
+    staged = target.with_name(f".{target.name}.new-{uuid.uuid4().hex[:8]}")
+    try:
+        merged = pa.concat_tables([held, new_rows.select(held.schema.names).cast(held.schema)])
+        pq.write_table(merged, staged, compression="zstd")
+        os.replace(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
+    return new_rows.num_rows
+
+
 def deliver_contact_history(outbox_dir: Path, landing_dir: Path, run_date: dt.date) -> list[Path]:
     """Copy the write-back files of days before ``run_date`` into ``landing/contacts/``
     (atomically; identical files are left alone, so the loader's checksum skips them).

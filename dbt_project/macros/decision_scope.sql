@@ -1,5 +1,5 @@
 {#
-    The decision's scope (docs/response-loop.md, "Intraday decision"):
+    The decision's scope (docs/configuration.md, "During the day"; README, "The response loop"):
     - `full` (default): the daily run decides every customer; the decision models are rebuilt.
     - `responses`: the intraday job (env CMART_DECISION_SCOPE, set by the pipeline) re-decides
       only the customers with a response loaded since the day's full decision. Their

@@ -17,10 +17,12 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from cmart.config import load_config, write_config_tables
 from cmart.decision_scope import FULL_SCOPE
-from cmart.list_versions import delta_name
+from cmart.exports import contact_history_name
+from cmart.list_versions import delta_name, revision_delta_name
 from cmart.outbox import batch_files, fulfilment_folder, publish_outbox, read_ledger
-from cmart.settings import Settings
+from cmart.settings import DEFAULT_CONFIG_DIR, Settings
 from pipelines.assemble import build_definitions
 from pipelines.lib.dbt import dbt_command, dbt_env
 
@@ -301,3 +303,163 @@ def test_intraday_redecides_only_those_who_answered(world: Settings, tmp_path: P
     selected_before = {(row[0], row[1], row[2]) for row in before["eligibility"] if row[4]}
     selected_after = {(row[0], row[1], row[2]) for row in after["eligibility"] if row[4]}
     assert selected_after <= selected_before
+
+
+def _revise_after_response(settings: Settings) -> None:
+    """The day's configuration says: replace an answered pair (as if loaded by the daily run)."""
+    text = (DEFAULT_CONFIG_DIR / "settings.yml").read_text()
+    assert "revise_after_response: false" in text
+    settings.config_override_dir.mkdir(parents=True, exist_ok=True)
+    (settings.config_override_dir / "settings.yml").write_text(
+        text.replace("revise_after_response: false", "revise_after_response: true")
+    )
+    config = load_config(settings.config_dirs)
+    assert config.decisioning.revise_after_response
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        write_config_tables(con, config)
+
+
+def _revisable_pairs(settings: Settings, wanted: int) -> list[tuple[str, str, str]]:
+    """Listed (customer, offer, channel) whose customer has another eligible offer of another
+    product on the same channel: what a revision could replace the pair with."""
+    listed = [
+        code
+        for code in ("sms", "email", CHANNEL, "branch", "mobile", "internet")
+        if (settings.exports_dir / code / settings.run_date.isoformat()).is_dir()
+    ]
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        rows = con.execute(
+            f"""
+            with chosen as (
+                select customer_id, offer_id, channel, product_id
+                from decisioning.nbo
+                where not is_control and list_contains(?::varchar[], channel)
+            ),
+            revisable as (
+                select chosen.customer_id, chosen.offer_id, chosen.channel
+                from chosen
+                where exists (
+                    select 1
+                    from {CANDIDATES} as options
+                    where options.customer_id = chosen.customer_id
+                        and options.channel = chosen.channel
+                        and options.suppression_reason is null
+                        and options.has_contact_details
+                        and options.score is not null
+                        and options.product_id not in (
+                            select product_id from chosen as held
+                            where held.customer_id = chosen.customer_id
+                        )
+                )
+            )
+            select customer_id, any_value(offer_id order by offer_id),
+                any_value(channel order by offer_id)
+            from revisable
+            group by customer_id
+            order by customer_id
+            limit ?
+            """,
+            [listed, wanted],
+        ).fetchall()
+    return [tuple(row) for row in rows]
+
+
+def test_a_configured_revision_replaces_the_answered_pair_on_its_channel(
+    world: Settings,
+) -> None:
+    """revise_after_response: the answered pair leaves its list and the customer's next-best
+    offer takes its slot on the same channel (list version 2, a revision delta, the eligibility
+    log and the contact history say so); a re-run adds nothing twice."""
+    _revise_after_response(world)
+    defs = build_definitions(world)
+    _requests, cursor = _tick(defs, None)
+    before = _decision(world)
+    picks = _revisable_pairs(world, 4)
+    assert len(picks) >= 2, "the daily run left too few revisable pairs"
+    folder = world.landing_dir / "responses"
+    staged = folder / ".revise.tmp"
+    with staged.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["response_id", "customer_id", "offer_id", "channel", "response_type", "responded_at"]
+        )
+        for number, (customer_id, offer_id, channel) in enumerate(picks):
+            writer.writerow(
+                [f"REVISE-{number}", customer_id, offer_id, channel, "accepted", "2026-11-29T11:00"]
+            )
+    staged.rename(folder / "revise.csv")
+    fired, cursor = _tick(defs, cursor)
+    assert len(fired) == 1
+    _run(defs, fired[0])
+
+    with duckdb.connect(str(world.warehouse_path), read_only=True) as con:
+        revisions = con.execute(
+            "select customer_id, offer_id, channel, product_id, replaced_offer_id, replaced_reason "
+            "from intermediate.int_offer_revised order by all"
+        ).fetchall()
+        morning_products = set(
+            con.execute(
+                "select customer_id, product_id from intermediate.int_offer_arbitrated "
+                "where is_selected"
+            ).fetchall()
+        )
+    assert revisions, "no answered pair was revised"
+    picked = {(customer_id, offer_id): channel for customer_id, offer_id, channel in picks}
+    for customer_id, _offer_id, channel, product_id, replaced, reason in revisions:
+        assert picked[(customer_id, replaced)] == channel and reason == "responded_recently"
+        assert (customer_id, product_id) not in morning_products
+    # nbo: the morning's rows minus the answered ones, plus the replacements
+    after = _decision(world)
+    answered = {(c, o, ch) for (c, o), ch in picked.items()}
+    expected = sorted(
+        [row for row in before["nbo"] if (row[0], row[1], row[2]) not in answered]
+        + [(c, o, ch, False) for c, o, ch, _, _, _ in revisions]
+    )
+    assert after["nbo"] == expected
+    revised_pairs = {(c, o, ch) for c, o, ch, _, _, _ in revisions}
+    noted = {
+        (row[0], row[1], row[2]): row[4]
+        for row in after["eligibility"]
+        if (row[0], row[1], row[2]) in revised_pairs
+    }
+    assert noted == dict.fromkeys(revised_pairs, True)
+    # the lists: the replacement in the current version and in the revision delta
+    for customer_id, offer_id, channel in sorted(revised_pairs):
+        day = world.exports_dir / channel / "2026-11-29"
+        assert (customer_id, offer_id) in {
+            (r["customer_id"], r["offer_id"])
+            for r in pq.read_table(day / "offers.parquet").to_pylist()
+        }
+        with (day / revision_delta_name(1)).open() as handle:
+            assert (customer_id, offer_id) in {
+                (r["customer_id"], r["offer_id"]) for r in csv.DictReader(handle)
+            }
+    history = pq.read_table(
+        world.outbox_dir / "contacts" / contact_history_name(world.run_date)
+    ).to_pylist()
+    recorded = {(r["customer_id"], r["offer_id"], r["channel"]) for r in history}
+    assert revised_pairs <= recorded and answered <= recorded
+
+    # the same run again (e.g. after a crash at the end): nothing is revised twice
+    versions = {
+        ch: json.loads((world.exports_dir / ch / "2026-11-29" / "_manifest.json").read_text())[
+            "version"
+        ]
+        for _, _, ch in revised_pairs
+    }
+    _run(defs, fired[0])
+    assert _decision(world)["nbo"] == after["nbo"]
+    with duckdb.connect(str(world.warehouse_path), read_only=True) as con:
+        again = con.execute(
+            "select customer_id, offer_id, channel, product_id, replaced_offer_id, replaced_reason "
+            "from intermediate.int_offer_revised order by all"
+        ).fetchall()
+    assert again == revisions
+    for channel, version in versions.items():
+        manifest = json.loads(
+            (world.exports_dir / channel / "2026-11-29" / "_manifest.json").read_text()
+        )
+        assert manifest["version"] == version
+    assert len(
+        pq.read_table(world.outbox_dir / "contacts" / contact_history_name(world.run_date))
+    ) == len(history)

@@ -12,8 +12,9 @@
     this one (the post-hook deletes older days: the log grows by the whole candidate set, about
     30 rows per customer, every day). An intraday run (decision scope `responses`,
     macros/decision_scope.sql) replaces only the run date's rows of the customers it
-    re-decides: their per-candidate rules are new, the day's arbitration is kept, and a pair a
-    response now suppresses is no longer selected.
+    re-decides: their per-candidate rules are new, the day's arbitration is kept, a pair a
+    response now suppresses is no longer selected, and a replacement int_offer_revised chose
+    is selected with selection_note 'revised'.
 #}
 {%- set scoped = is_response_scoped() %}
 {{ config(
@@ -83,6 +84,16 @@ arbitrated as (
     from {{ ref('int_offer_arbitrated') }}
 ),
 
+-- intraday replacements of answered pairs (int_offer_revised; none after a daily run)
+revised as (
+    select
+        customer_id,
+        offer_id,
+        channel,
+        cell
+    from {{ ref('int_offer_revised') }}
+),
+
 final as (
     select
         {{ run_date() }} as run_date,
@@ -100,11 +111,12 @@ final as (
         case
             when candidates.suppression_reason is not null then 'suppressed'
             when not candidates.has_contact_details then 'missing_contact_details'
+            when revised.customer_id is not null then 'revised'
             else coalesce(arbitrated.selection_note, 'not_scored')
         end as selection_note,
-        coalesce(arbitrated.is_selected, false) as is_selected,
+        coalesce(revised.customer_id is not null or arbitrated.is_selected, false) as is_selected,
         coalesce(arbitrated.is_control, false) as is_control,
-        arbitrated.cell,
+        coalesce(revised.cell, arbitrated.cell) as cell,
         cast(candidates.path_position as integer) as path_position,
         cast(arbitrated.channel_choice as integer) as channel_choice,
         cast(arbitrated.offer_rank as integer) as offer_rank,
@@ -131,6 +143,11 @@ final as (
         and candidates.channel = arbitrated.channel
         -- the day's arbitration only holds candidates that passed every rule; after an
         -- intraday response it may still hold a pair the response now suppresses
+        and candidates.suppression_reason is null
+    left join revised
+        on candidates.customer_id = revised.customer_id
+        and candidates.offer_id = revised.offer_id
+        and candidates.channel = revised.channel
         and candidates.suppression_reason is null
 )
 

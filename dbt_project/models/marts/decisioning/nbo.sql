@@ -5,7 +5,8 @@
     rank renumbers a customer's rows 1..n by score desc (ties by offer_id). Contact fields are
     those the customer's preferences pick for the channel's message kind.
     An intraday run (decision scope `responses`, macros/decision_scope.sql) keeps the day's
-    arbitration and leaves out the pairs a response now suppresses.
+    arbitration and leaves out the pairs a response now suppresses; with revise_after_response
+    on, the replacements int_offer_revised chose for them come in on the same channels.
 #}
 with
 
@@ -25,6 +26,28 @@ selected as (
     where is_selected
 ),
 
+-- intraday replacements of answered pairs (none after a daily run)
+revised as (
+    select
+        customer_id,
+        offer_id,
+        channel,
+        campaign_id,
+        product_id,
+        score,
+        propensity,
+        product_value,
+        cell,
+        false as is_control
+    from {{ ref('int_offer_revised') }}
+),
+
+selected_or_revised as (
+    select * from selected
+    union all
+    select * from revised
+),
+
 -- rows of customers re-decided by an intraday run that a per-candidate rule now suppresses
 -- (none after a daily run: the arbitration only saw candidates that passed every rule)
 now_suppressed as (
@@ -39,12 +62,12 @@ now_suppressed as (
 
 still_selected as (
     select
-        selected.*
-    from selected
+        selected_or_revised.*
+    from selected_or_revised
     left join now_suppressed
-        on selected.customer_id = now_suppressed.customer_id
-        and selected.offer_id = now_suppressed.offer_id
-        and selected.channel = now_suppressed.channel
+        on selected_or_revised.customer_id = now_suppressed.customer_id
+        and selected_or_revised.offer_id = now_suppressed.offer_id
+        and selected_or_revised.channel = now_suppressed.channel
     where now_suppressed.customer_id is null
 ),
 

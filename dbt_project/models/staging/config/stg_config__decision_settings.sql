@@ -17,7 +17,8 @@ final as (
         separate_tiers,
         capacity_fallback_channels,
         eligibility_log_window_days,
-        eligibility_log_retention_days
+        eligibility_log_retention_days,
+        revise_after_response
     from source
 )
 
