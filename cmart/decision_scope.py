@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from loaders.schema import table_columns
+
 DECISION_SCOPE_ENV = "CMART_DECISION_SCOPE"
 FULL_SCOPE = "full"
 RESPONSES_SCOPE = "responses"
@@ -31,12 +33,7 @@ class DecisionScope:
 
 
 def _columns(con: duckdb.DuckDBPyConnection, relation: tuple[str, str]) -> set[str]:
-    rows = con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ?",
-        list(relation),
-    ).fetchall()
-    return {str(row[0]) for row in rows}
+    return table_columns(con, *relation)
 
 
 def intraday_scope(warehouse_path: Path, run_date: dt.date) -> DecisionScope:

@@ -82,20 +82,23 @@ def raw_columns(spec: SourceSpec) -> list[tuple[str, str]]:
     return [(column.name, SQL_TYPES[column.type]) for column in spec.columns] + list(LOAD_COLUMNS)
 
 
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    """The column names of ``schema.table`` in the connection's database (empty: no table)."""
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return {str(row[0]) for row in rows}
+
+
 def _ensure_table(
     con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[str, str]]
 ) -> None:
     table = raw_table(name)
     body = ", ".join(f"{quote(column)} {sql_type}" for column, sql_type in columns)
     con.execute(f"create table if not exists {table} ({body})")
-    existing = {
-        row[0]
-        for row in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_catalog = current_database() and table_schema = ? and table_name = ?",
-            [RAW_SCHEMA, name],
-        ).fetchall()
-    }
+    existing = table_columns(con, RAW_SCHEMA, name)
     for column, sql_type in columns:  # a column added to the contract since the table was made
         if column not in existing:
             con.execute(f"alter table {table} add column {quote(column)} {sql_type}")
