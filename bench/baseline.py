@@ -793,6 +793,55 @@ def config_tables(con: duckdb.DuckDBPyConnection, rules: Rules, config_dir: Path
         con.execute(statement)
 
 
+# rounds of expectation-maximisation of the lag rates (as int_response_attributed)
+ATTRIBUTION_ROUNDS = 8
+
+
+def _lag_rate_rounds(candidates: str, rounds: int) -> str:
+    """CTEs rates_1..rates_<rounds>: the hard/soft/... response rate per contact-day at each
+    lag and arm; each round shares a matched response among its candidates in proportion to
+    the previous round's rates (equal shares in the first), adds the certain responses and
+    divides by the exposure (needs CTEs `certain` and `exposure`)."""
+    ctes = []
+    for step in range(1, rounds + 1):
+        if step == 1:
+            share = "1.0 / count(*) over (partition by candidate.response_id)"
+            joined = f"{candidates} as candidate"
+        else:
+            share = (
+                "previous.response_rate "
+                "/ sum(previous.response_rate) over (partition by candidate.response_id)"
+            )
+            joined = (
+                f"{candidates} as candidate inner join rates_{step - 1} as previous "
+                "on candidate.response_class = previous.response_class "
+                "and candidate.is_control = previous.is_control "
+                "and candidate.lag_days = previous.lag_days"
+            )
+        ctes.append(
+            f"""shared_{step} as (
+                select candidate.response_class, candidate.is_control, candidate.lag_days,
+                    {share} as share
+                from {joined}
+            ),
+            rates_{step} as (
+                select counts.response_class, counts.is_control, counts.lag_days,
+                    sum(counts.n_responses) / max(exposure.contact_days) as response_rate
+                from (
+                    select response_class, is_control, lag_days, sum(share) as n_responses
+                    from shared_{step} group by all
+                    union all
+                    select response_class, is_control, lag_days, n_responses from certain
+                ) as counts
+                inner join exposure
+                    on counts.is_control = exposure.is_control
+                    and counts.lag_days = exposure.lag_days
+                group by all
+            ),"""
+        )
+    return "\n            ".join(ctes)
+
+
 def decide(
     con: duckdb.DuckDBPyConnection,
     run_date: dt.date,
@@ -953,7 +1002,8 @@ def decide(
         # propensity: hard-response rate per (segment at contact, product, channel), smoothed
         # attribution as int_response_attributed: the given contact if valid, else a draw among
         # the candidates in the window (treated on the response's channel first), weighted by
-        # 1 + the responses of the same class and arm whose contact is certain at that lag
+        # the response rate per contact-day at the candidate's lag (class and arm), estimated
+        # by expectation-maximisation over the certain and the matched responses
         f"""create table hard_contacts as
             with classified as (
                 select responses.response_id, responses.customer_id, responses.offer_id,
@@ -975,7 +1025,7 @@ def decide(
                     and contacts.contacted_at <= classified.responded_at
                     and classified.responded_at <= contacts.contacted_at + {window}
             ),
-            candidates as (
+            preferred as (
                 select classified.response_id, classified.response_class,
                     contacts.contact_id, contacts.is_control,
                     floor(date_diff('second', contacts.contacted_at, classified.responded_at)
@@ -991,37 +1041,56 @@ def decide(
                 where classified.response_id not in (select response_id from given)
             ),
             counted as (
-                select *, count(*) over (partition by response_id) as n_candidates,
-                    min(preference) over (partition by response_id) as best_preference
-                from candidates
+                select * from preferred
+                qualify preference = min(preference) over (partition by response_id)
             ),
-            evidence as (
+            certain as (
                 select response_class, is_control, lag_days, count(*) as n_responses
+                from given group by all
+            ),
+            ages as (
+                select is_control, floor(age_days) as whole_days, count(*) as n_contacts,
+                    sum(age_days - floor(age_days)) as partial_days
                 from (
-                    select response_class, is_control, lag_days from given
-                    union all
-                    select response_class, is_control, lag_days from counted
-                    where n_candidates = 1
+                    select is_control,
+                        date_diff('second', contacted_at,
+                            (select max(responded_at) from responses)) / 86400.0 as age_days
+                    from contacts
                 )
+                where age_days > 0
                 group by all
             ),
-            stacked as (
+            exposure as (
+                select lags.is_control, lags.lag_days,
+                    sum(case when ages.whole_days > lags.lag_days then ages.n_contacts
+                        else ages.partial_days end) as contact_days
+                from (
+                    select is_control, lag_days from counted
+                    union select is_control, lag_days from certain
+                ) as lags
+                inner join ages
+                    on lags.is_control = ages.is_control and ages.whole_days >= lags.lag_days
+                group by all
+            ),
+            {_lag_rate_rounds("counted", ATTRIBUTION_ROUNDS)}
+            weighted as (
                 select counted.response_id, counted.contact_id,
-                    1 + coalesce(evidence.n_responses, 0) as weight,
-                    sum(1 + coalesce(evidence.n_responses, 0)) over (
-                        partition by counted.response_id order by counted.contact_id
+                    1 + cast(round(coalesce(rates.response_rate, 0) * 1e9) as bigint) as weight
+                from counted
+                left join rates_{ATTRIBUTION_ROUNDS} as rates
+                    on counted.response_class = rates.response_class
+                    and counted.is_control = rates.is_control
+                    and counted.lag_days = rates.lag_days
+            ),
+            stacked as (
+                select response_id, contact_id, weight,
+                    sum(weight) over (
+                        partition by response_id order by contact_id
                         rows between unbounded preceding and current row
                     ) as weight_through,
-                    sum(1 + coalesce(evidence.n_responses, 0))
-                        over (partition by counted.response_id) as weight_total,
-                    cast({_bucket("counted.response_id", "1048576")} as double) / 1048576
-                        as draw
-                from counted
-                left join evidence
-                    on counted.response_class = evidence.response_class
-                    and counted.is_control = evidence.is_control
-                    and counted.lag_days = evidence.lag_days
-                where counted.preference = counted.best_preference
+                    sum(weight) over (partition by response_id) as weight_total,
+                    cast({_bucket("response_id", "1048576")} as double) / 1048576 as draw
+                from weighted
             ),
             attributed as (
                 select response_id, contact_id from given
