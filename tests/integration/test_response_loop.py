@@ -17,7 +17,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from cmart.config import load_config, write_config_tables
+from cmart.config import load_config
 from cmart.decision_scope import FULL_SCOPE
 from cmart.exports import contact_history_name
 from cmart.list_versions import delta_name, revision_delta_name
@@ -305,18 +305,31 @@ def test_intraday_redecides_only_those_who_answered(world: Settings, tmp_path: P
     assert selected_after <= selected_before
 
 
-def _revise_after_response(settings: Settings) -> None:
-    """The day's configuration says: replace an answered pair (as if loaded by the daily run)."""
+def _revise_after_response_after_an_upgrade(settings: Settings) -> None:
+    """The CRM team turns revisions on during the day, after a code upgrade that added the
+    setting: the warehouse's configuration is still the morning's, of the code before (no
+    column). The intraday job must read the configuration again, not fail."""
     text = (DEFAULT_CONFIG_DIR / "settings.yml").read_text()
     assert "revise_after_response: false" in text
     settings.config_override_dir.mkdir(parents=True, exist_ok=True)
     (settings.config_override_dir / "settings.yml").write_text(
         text.replace("revise_after_response: false", "revise_after_response: true")
     )
-    config = load_config(settings.config_dirs)
-    assert config.decisioning.revise_after_response
+    assert load_config(settings.config_dirs).decisioning.revise_after_response
     with duckdb.connect(str(settings.warehouse_path)) as con:
-        write_config_tables(con, config)
+        con.execute("alter table config.decision_settings drop column revise_after_response")
+        columns = [
+            row[0]
+            for row in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'config' and table_name = 'decision_settings' "
+                "order by ordinal_position"
+            ).fetchall()
+        ]
+        con.execute(
+            "create or replace view staging.stg_config__decision_settings as "
+            f"select {', '.join(columns)} from config.decision_settings"
+        )
 
 
 def _revisable_pairs(settings: Settings, wanted: int) -> list[tuple[str, str, str]]:
@@ -367,10 +380,11 @@ def _revisable_pairs(settings: Settings, wanted: int) -> list[tuple[str, str, st
 def test_a_configured_revision_replaces_the_answered_pair_on_its_channel(
     world: Settings,
 ) -> None:
-    """revise_after_response: the answered pair leaves its list and the customer's next-best
-    offer takes its slot on the same channel (list version 2, a revision delta, the eligibility
-    log and the contact history say so); a re-run adds nothing twice."""
-    _revise_after_response(world)
+    """revise_after_response (turned on during the day): the answered pair leaves its list and
+    the customer's next-best offer takes its slot on the same channel (list version 2, a
+    revision delta, the eligibility log and the contact history say so); a re-run adds nothing
+    twice."""
+    _revise_after_response_after_an_upgrade(world)
     defs = build_definitions(world)
     _requests, cursor = _tick(defs, None)
     before = _decision(world)

@@ -7,6 +7,7 @@ import dagster as dg
 from pipelines.defs.exports.partitions import run_date_partitions
 from pipelines.defs.intraday.jobs import (
     AFTER_DECISION_KEYS,
+    CONFIG_KEYS,
     DAILY_ONLY_KEYS,
     DECISION_KEYS,
     intraday_job,
@@ -36,7 +37,7 @@ def intraday_reissue() -> None: ...
 
 STUBS = [
     raw_responses,
-    *(_stub(key) for key in (*DECISION_KEYS, *AFTER_DECISION_KEYS, *DAILY_ONLY_KEYS)),
+    *(_stub(key) for key in (*DECISION_KEYS, *AFTER_DECISION_KEYS, *DAILY_ONLY_KEYS, *CONFIG_KEYS)),
 ]
 
 
@@ -80,4 +81,5 @@ def test_the_intraday_job_leaves_the_daily_only_models_to_the_daily_run(tmp_path
     defs = dg.Definitions(assets=[*STUBS, intraday_reissue], jobs=[intraday_job], sensors=[sensor])
     selected = defs.resolve_job_def("intraday_responses").asset_layer.selected_asset_keys
     assert set(DECISION_KEYS) <= selected
+    assert set(CONFIG_KEYS) <= selected  # the configuration is re-read
     assert not set(DAILY_ONLY_KEYS) & selected

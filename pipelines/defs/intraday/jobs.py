@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.defs.exports.partitions import run_date_partitions
+from pipelines.defs.ingest.assets import CONFIG_TABLES
 from pipelines.defs.intraday.assets import INTRADAY_GROUP, INTRADAY_JOB_NAME
 
 RAW_RESPONSES_KEY = dg.AssetKey(["raw", "responses"])
@@ -36,6 +37,15 @@ AFTER_DECISION_KEYS = (
     dg.AssetKey(["outbox", "fulfilment"]),
     dg.AssetKey(["published", "campaign_mart"]),
 )
+# The configuration is read again (the `configuration` asset and its staging views, a second
+# or two): a setting the CRM team changed since the morning applies to the next re-decision,
+# and a code upgrade that adds a configuration column does not break the intraday job until
+# the next daily run.
+CONFIG_KEYS = tuple(
+    key
+    for table in CONFIG_TABLES
+    for key in (dg.AssetKey(["config", table]), dg.AssetKey(["staging", f"stg_config__{table}"]))
+)
 
 INTRADAY_SELECTION = (
     (
@@ -44,6 +54,7 @@ INTRADAY_SELECTION = (
         - dg.AssetSelection.assets(*DAILY_ONLY_KEYS)
     )
     | dg.AssetSelection.assets(*AFTER_DECISION_KEYS)
+    | dg.AssetSelection.assets(*CONFIG_KEYS)
     | dg.AssetSelection.groups(INTRADAY_GROUP)
 )
 
@@ -52,8 +63,9 @@ intraday_job = dg.define_asset_job(
     selection=INTRADAY_SELECTION,
     executor_def=dg.in_process_executor,
     partitions_def=run_date_partitions,
-    description="Load new response files, rebuild only the dbt models between the responses "
-    "and the decision (dagster-dbt passes the selection to `dbt build`), emit new fulfilment "
-    "requests, re-issue the day's lists without the answered pairs (versioned, with "
-    "suppression deltas) and re-publish the snapshot. Started by the `response_files` sensor.",
+    description="Re-read the configuration, load new response files, rebuild only the dbt "
+    "models between the responses and the decision (dagster-dbt passes the selection to "
+    "`dbt build`), emit new fulfilment requests, re-issue the day's lists without the answered "
+    "pairs or with their revisions (versioned, with deltas) and re-publish the snapshot. "
+    "Started by the `response_files` sensor.",
 )
