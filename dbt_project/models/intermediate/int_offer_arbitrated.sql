@@ -161,15 +161,10 @@ chosen_offers as (
         top_ranked.customer_id,
         top_ranked.offer_id,
         top_ranked.offer_rank,
-        {{ stable_bucket("top_ranked.customer_id || '|' || top_ranked.campaign_id", 10000) }}
-            / 10000.0 < top_ranked.control_rate as is_control,
-        {{ pipe_list_element(
-            'top_ranked.cells',
-            stable_bucket(
-                "top_ranked.customer_id || '|' || top_ranked.campaign_id || '|cell'",
-                pipe_list_length('top_ranked.cells')
-            ) ~ ' + 1'
-        ) }} as cell
+        {{ control_member('top_ranked.customer_id', 'top_ranked.campaign_id',
+            'top_ranked.control_rate') }} as is_control,
+        {{ ab_cell('top_ranked.customer_id', 'top_ranked.campaign_id', 'top_ranked.cells') }}
+            as cell
     from top_ranked
     cross join settings
     where top_ranked.offer_rank <= settings.top_n_offers

@@ -164,15 +164,10 @@ day_tiers as (
 options as (
     select
         redecided.*,
-        {{ stable_bucket("redecided.customer_id || '|' || redecided.campaign_id", 10000) }}
-            / 10000.0 < redecided.control_rate as is_control,
-        {{ pipe_list_element(
-            'redecided.cells',
-            stable_bucket(
-                "redecided.customer_id || '|' || redecided.campaign_id || '|cell'",
-                pipe_list_length('redecided.cells')
-            ) ~ ' + 1'
-        ) }} as cell
+        {{ control_member('redecided.customer_id', 'redecided.campaign_id',
+            'redecided.control_rate') }} as is_control,
+        {{ ab_cell('redecided.customer_id', 'redecided.campaign_id', 'redecided.cells') }}
+            as cell
     from redecided
     where redecided.suppression_reason is null
         and redecided.has_contact_details
