@@ -28,13 +28,29 @@ def lock_path(warehouse_dir: Path) -> Path:
     return warehouse_dir / LOCK_FILE
 
 
-def _holder(handle: IO[str]) -> str:
+HOLDER_WAIT_SECONDS = 2.0  # how long a refused run waits for the holder to write its details
+
+
+def _read_holder(handle: IO[str]) -> dict[str, object]:
     handle.seek(0)
     try:
         info = json.loads(handle.read() or "{}")
     except json.JSONDecodeError:
+        return {}  # caught mid-write
+    return info if isinstance(info, dict) else {}
+
+
+def _holder(handle: IO[str], wait: float = HOLDER_WAIT_SECONDS) -> str:
+    """Who holds the lock. The holder writes its details just after taking the lock, so a
+    run refused in between finds the file empty: read again for up to ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    info = _read_holder(handle)
+    while "pid" not in info and time.monotonic() < deadline:
+        time.sleep(0.05)
+        info = _read_holder(handle)
+    if "pid" not in info:
         return "an unknown process"
-    return f"pid {info.get('pid', '?')} ({info.get('what', '?')}) since {info.get('since', '?')}"
+    return f"pid {info['pid']} ({info.get('what', '?')}) since {info.get('since', '?')}"
 
 
 @contextmanager

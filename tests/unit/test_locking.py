@@ -25,6 +25,33 @@ def test_second_holder_is_refused_with_a_message_naming_the_first(tmp_path):
         pass
 
 
+def test_a_run_refused_before_the_holder_wrote_its_details_still_names_it(tmp_path):
+    """The holder takes the lock, then writes who it is: a run refused in between waits for
+    the details instead of printing 'pid ?'."""
+    import fcntl
+    import json
+    import threading
+
+    from cmart.locking import lock_path
+
+    with lock_path(tmp_path).open("a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # taken, nothing written yet
+
+        def write_details() -> None:
+            time.sleep(0.3)
+            handle.write(json.dumps({"pid": 4242, "what": "slow starter", "since": "now"}))
+            handle.flush()
+
+        writer = threading.Thread(target=write_details)
+        writer.start()
+        with (
+            pytest.raises(WarehouseBusyError, match=r"pid 4242 \(slow starter\)"),
+            warehouse_lock(tmp_path, what="second run"),
+        ):
+            pass
+        writer.join()
+
+
 def test_waiting_holder_gets_the_lock_when_the_first_releases(tmp_path):
     holder = subprocess.Popen(
         [
