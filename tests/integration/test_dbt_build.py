@@ -1,5 +1,10 @@
 """A real `dbt build` (models, data tests, unit tests) on a generated, loaded world.
 
+By default the build is the session's daily run (the pipeline's own `dbt build` of every model,
+seed, snapshot and data test, through dagster-dbt) plus the project's dbt unit tests, which the
+pipeline leaves out, run on a copy of its warehouse. The `heavy` variant builds everything once
+more, standalone, on a second world (another seed and size).
+
 The checks on `nbo` are written independently of the dbt models: they read the raw and config
 schemas directly and re-derive the rules from CONTRACTS.md.
 """
@@ -19,7 +24,7 @@ import pytest
 
 from cmart.config import load_config, write_config_tables
 from cmart.settings import DBT_PROJECT_DIR, Settings
-from tests.conftest import RUN_DATE
+from tests.conftest import RUN_DATE, PipelineRun, copy_into_bench
 
 pytestmark = pytest.mark.slow
 
@@ -54,14 +59,14 @@ class DbtBuild:
     seconds: float
 
 
-def run_dbt_build(settings: Settings) -> DbtBuild:
-    """`dbt build` exactly as the pipeline runs it, against the settings' warehouse."""
+def _dbt(settings: Settings, *args: str) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
+    """`dbt <args>` as the pipeline runs it, against the settings' warehouse."""
     dbt = Path(sys.executable).parent / "dbt"
     target = settings.dbt_target_dir
     env = {**os.environ, "CMART_WAREHOUSE_PATH": str(settings.warehouse_path)}
     command = [
         str(dbt),
-        "build",
+        *args,
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
@@ -73,22 +78,56 @@ def run_dbt_build(settings: Settings) -> DbtBuild:
         "--vars",
         json.dumps({"run_date": settings.run_date.isoformat()}),
     ]
-    started = time.perf_counter()
     completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
     run_results = target / "run_results.json"
     results = json.loads(run_results.read_text())["results"] if run_results.exists() else []
+    return completed, results
+
+
+def run_dbt_build(settings: Settings) -> DbtBuild:
+    """`dbt build` exactly as the pipeline runs it, against the settings' warehouse."""
+    started = time.perf_counter()
+    completed, results = _dbt(settings, "build")
     return DbtBuild(
         warehouse_path=settings.warehouse_path,
         returncode=completed.returncode,
         output=completed.stdout + completed.stderr,
         results=results,
-        seconds=seconds,
+        seconds=time.perf_counter() - started,
     )
 
 
-@pytest.fixture(scope="module")
-def dbt_build(tmp_path_factory: pytest.TempPathFactory) -> DbtBuild:
+def daily_build_and_unit_tests(daily_run: PipelineRun, bench: Settings) -> DbtBuild:
+    """The daily run's `dbt build` (every model, seed, snapshot and data test) and the project's
+    unit tests, run on a copy of the daily run's warehouse (the session's stays untouched)."""
+    assert daily_run.success, "the daily run (and its dbt build) failed"
+    build_results = daily_run.settings.dbt_target_dir / "build" / "run_results.json"
+    results = json.loads(build_results.read_text())["results"]
+    copy_into_bench(daily_run.settings.warehouse_path, bench)
+    started = time.perf_counter()
+    completed, unit_results = _dbt(bench, "test", "--select", "test_type:unit")
+    assert unit_results, (completed.stdout + completed.stderr)[-5000:]
+    return DbtBuild(
+        warehouse_path=daily_run.settings.warehouse_path,  # the one the daily build wrote
+        returncode=completed.returncode,
+        output=completed.stdout + completed.stderr,
+        results=results + unit_results,
+        seconds=time.perf_counter() - started,
+    )
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("daily_run", id="daily_run_world"),
+        pytest.param("second_world", id="second_world", marks=pytest.mark.heavy),
+    ],
+)
+def dbt_build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> DbtBuild:
+    if request.param == "daily_run":
+        bench = request.getfixturevalue("dbt_bench")
+        return daily_build_and_unit_tests(request.getfixturevalue("daily_run"), bench)
+
     from cmart.generate import generate_world
     from loaders import load_landing
 

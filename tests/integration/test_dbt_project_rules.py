@@ -4,40 +4,20 @@ be downloaded here): layering, no source fan-out, documentation, primary-key tes
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cmart.settings import DBT_PROJECT_DIR
-
 Manifest = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
-    target = tmp_path_factory.mktemp("dbt_parse")
-    env = {**os.environ, "CMART_WAREHOUSE_PATH": str(target / "unused.duckdb")}
-    command = [
-        str(Path(sys.executable).parent / "dbt"),
-        "parse",
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-    ]
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    return json.loads((target / "manifest.json").read_text())
+def manifest(dbt_manifest: Path) -> Manifest:
+    """The manifest of `dbt parse` on the project (the session's, tests/conftest.py)."""
+    return json.loads(dbt_manifest.read_text())
 
 
 def models(manifest: Manifest) -> dict[str, dict]:

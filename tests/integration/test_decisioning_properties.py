@@ -26,9 +26,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from cmart.config import CampaignConfig, load_config
-from tests.conftest import RUN_DATE
+from cmart.settings import Settings
+from tests.conftest import RUN_DATE, copy_into_bench
 from tests.integration.decisioning_harness import (
-    copy_warehouse,
     query,
     rebuild_decisioning,
     replace_histories,
@@ -43,7 +43,7 @@ RUN_END = dt.datetime.combine(RUN_DATE + dt.timedelta(days=1), dt.time())
 @dataclass(frozen=True)
 class Base:
     warehouse: Path
-    work_dir: Path
+    bench: Settings  # where each example's copy is rebuilt (tests/conftest.py: dbt_bench)
     config: CampaignConfig
     customers: dict[str, str]  # customer_id -> segment_code
     offer_products: dict[str, str]  # offer_id -> product_id
@@ -52,15 +52,11 @@ class Base:
 
 
 @pytest.fixture(scope="module")
-def base(daily_run, tmp_path_factory: pytest.TempPathFactory) -> Base:
-    return load_base(
-        daily_run.settings.warehouse_path,
-        daily_run.settings.config_dirs,
-        tmp_path_factory.mktemp("decisioning_properties"),
-    )
+def base(daily_run, dbt_bench: Settings) -> Base:
+    return load_base(daily_run.settings.warehouse_path, daily_run.settings.config_dirs, dbt_bench)
 
 
-def load_base(warehouse: Path, config_dirs: list[Path], work_dir: Path) -> Base:
+def load_base(warehouse: Path, config_dirs: list[Path], bench: Settings) -> Base:
     config = load_config(config_dirs)
     customers = query(
         warehouse,
@@ -73,7 +69,7 @@ def load_base(warehouse: Path, config_dirs: list[Path], work_dir: Path) -> Base:
     overrides = {row.product_id: row.tier for row in config.product_tiers}
     return Base(
         warehouse=warehouse,
-        work_dir=work_dir,
+        bench=bench,
         config=config,
         customers=dict(customers),
         offer_products={offer: product for offer, product in offers if product},
@@ -336,13 +332,13 @@ def test_no_nbo_row_breaks_a_rule_for_random_histories(base: Base, regime: Regim
     histories = {
         customer: customer_history(rng, base, regime) for customer in sorted(base.customers)
     }
-    examples = sorted(base.work_dir.glob("example_*"))
-    work = base.work_dir / f"example_{len(examples)}"
-    warehouse = copy_warehouse(base.warehouse, work / "campaign_mart.duckdb")
+    tag = f"example_{seed}"
+    # every example on a fresh copy at the same path, with one dbt target folder: dbt parses
+    # the project once (its partial parse is only reused for the same warehouse path)
+    warehouse = copy_into_bench(base.warehouse, base.bench)
     with duckdb.connect(str(warehouse)) as con:
-        replace_histories(con, histories, raw_rows(histories, work.name), work.name)
-    # one dbt target folder for every example: dbt parses the project once
-    rebuild_decisioning(warehouse, base.work_dir, RUN_DATE)
+        replace_histories(con, histories, raw_rows(histories, tag), tag)
+    rebuild_decisioning(warehouse, base.bench.dbt_target_dir.parent, RUN_DATE)
 
     nbo = query(
         warehouse,

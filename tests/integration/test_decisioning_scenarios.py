@@ -18,11 +18,10 @@ import duckdb
 import pytest
 
 from cmart.config import load_config, write_config_tables
-from cmart.settings import DEFAULT_CONFIG_DIR, REPO_ROOT
-from tests.conftest import RUN_DATE
+from cmart.settings import DEFAULT_CONFIG_DIR, REPO_ROOT, Settings
+from tests.conftest import RUN_DATE, copy_into_bench
 from tests.integration.decisioning_harness import (
     append_rows,
-    copy_warehouse,
     query,
     rebuild_decisioning,
     run_dbt,
@@ -35,11 +34,12 @@ DECISION_MODELS = ("int_offer_candidates", "int_offer_arbitrated", "fct_offer_el
 
 
 @pytest.fixture(scope="module")
-def phone_credit_world(daily_run, tmp_path_factory: pytest.TempPathFactory):
+def phone_credit_world(daily_run, dbt_bench: Settings):
     """A copy of the small world in which the customers the call centre would call about a
-    credit product say "no credit offers by phone" this morning."""
-    work = tmp_path_factory.mktemp("phone_credit")
-    warehouse = copy_warehouse(daily_run.settings.warehouse_path, work / "campaign_mart.duckdb")
+    credit product say "no credit offers by phone" this morning (on the session's dbt bench:
+    dbt's partial parse of an earlier module is reused)."""
+    work = dbt_bench.dbt_target_dir.parent
+    warehouse = copy_into_bench(daily_run.settings.warehouse_path, dbt_bench)
     callers = [
         customer
         for (customer,) in query(

@@ -9,13 +9,17 @@ import pytest
 
 from cmart.config import load_config
 from cmart.settings import Settings
+from tests.conftest import reuse_dbt_manifest
 
 
 @pytest.fixture(scope="module")
-def definitions(tmp_path_factory) -> dg.Definitions:
+def definitions(tmp_path_factory, dbt_manifest: Path) -> dg.Definitions:
+    """The Definitions of a fresh data dir (the session's dbt manifest: no second `dbt parse`)."""
     from pipelines.assemble import build_definitions
 
-    return build_definitions(Settings(data_dir=tmp_path_factory.mktemp("defs")))
+    settings = Settings(data_dir=tmp_path_factory.mktemp("defs"))
+    reuse_dbt_manifest(dbt_manifest, settings)
+    return build_definitions(settings)
 
 
 def test_definitions_load_with_daily_job_schedule_and_sensor(definitions):

@@ -1,10 +1,16 @@
 """The mart on dirty data (--dirty-rate 0.02): loaders → config → dbt, as the pipeline runs
 them. Nothing is lost between the landing files and the facts, rejected rows are accounted
 for in quarantine, and facts still join every dimension. (test_dbt_build runs every data
-test and unit test on dirty data; here only the models are built.)"""
+test and unit test on dirty data; here only the models are checked.)
+
+By default the dirty world is the session's daily run (SMALL_WORLD has 2% dirty rows of every
+fault kind; its models, seeds and snapshot were built by the pipeline's own `dbt build`). The
+`heavy` variant generates a second dirty world (another seed, size and history length), loads
+it and builds its models standalone."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -17,7 +23,7 @@ import pytest
 
 from cmart.config import load_config, write_config_tables
 from cmart.settings import Settings
-from tests.conftest import RUN_DATE
+from tests.conftest import RUN_DATE, PipelineRun
 from tests.integration.test_mart_incremental import build_models
 
 pytestmark = pytest.mark.slow
@@ -25,8 +31,19 @@ pytestmark = pytest.mark.slow
 DIRTY_WORLD = {"customers": 1_500, "seed": 23, "days": 30, "dirty_rate": 0.02}
 
 
-@pytest.fixture(scope="module")
-def dirty_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str, str]]:
+def _daily_run_statuses(daily_run: PipelineRun) -> dict[str, str]:
+    """The status of every model, seed and snapshot in the daily run's `dbt build`, by name."""
+    path = daily_run.settings.dbt_target_dir / "build" / "run_results.json"
+    results = json.loads(path.read_text())["results"]
+    built = ("model.", "seed.", "snapshot.")
+    return {
+        result["unique_id"].split(".")[-1]: result["status"]
+        for result in results
+        if result["unique_id"].startswith(built)
+    }
+
+
+def _build_second_dirty_world(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     from cmart.generate import generate_world
     from loaders import load_landing
 
@@ -37,6 +54,24 @@ def dirty_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dic
     load_landing(settings.warehouse_path, settings.landing_dir, config, progress=lambda _: None)
     with duckdb.connect(str(settings.warehouse_path)) as con:
         write_config_tables(con, config)
+    return settings
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("daily_run", id="daily_run_world"),
+        pytest.param("second_world", id="second_world", marks=pytest.mark.heavy),
+    ],
+)
+def dirty_build(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Settings, dict[str, str]]:
+    if request.param == "daily_run":
+        daily_run = request.getfixturevalue("daily_run")
+        assert daily_run.success
+        return daily_run.settings, _daily_run_statuses(daily_run)
+    settings = _build_second_dirty_world(tmp_path_factory)
     return settings, build_models(settings)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,17 +11,18 @@ from pathlib import Path
 import pytest
 
 from cmart.settings import DBT_PROJECT_DIR, Settings
-from tests.conftest import RUN_DATE
+from tests.conftest import RUN_DATE, copy_into_bench
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def docs(daily_run, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
+def docs(daily_run, dbt_bench: Settings) -> tuple[dict, dict]:
+    """`dbt docs generate` on a copy of the daily run's warehouse (on the session's dbt bench:
+    dbt's partial parse of an earlier module is reused)."""
     assert daily_run.success
-    settings = Settings(data_dir=tmp_path_factory.mktemp("docs"), run_date=RUN_DATE)
-    settings.warehouse_dir.mkdir(parents=True)
-    shutil.copy(daily_run.settings.warehouse_path, settings.warehouse_path)
+    settings = dbt_bench
+    copy_into_bench(daily_run.settings.warehouse_path, settings)
     target = settings.dbt_target_dir
     command = [
         str(Path(sys.executable).parent / "dbt"),

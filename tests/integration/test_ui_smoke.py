@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from cmart.settings import Settings
+from tests.conftest import reuse_dbt_manifest
+
 pytestmark = pytest.mark.slow
 
 ASSETS_QUERY = "{ assetNodes { assetKey { path } groupName } }"
@@ -52,7 +55,9 @@ def _wait_for_assets(port: int, process: subprocess.Popen, timeout: float) -> di
     raise AssertionError(f"the UI did not answer within {timeout}s: {last_error}")
 
 
-def test_cmart_ui_serves_the_asset_graph_over_graphql(tmp_path: Path):
+def test_cmart_ui_serves_the_asset_graph_over_graphql(tmp_path: Path, dbt_manifest: Path):
+    # the session's parsed dbt manifest: the UI starts without a `dbt parse` of its own
+    reuse_dbt_manifest(dbt_manifest, Settings(data_dir=tmp_path / "data"))
     port = _free_port()
     cmart = Path(sys.executable).parent / "cmart"
     log = (tmp_path / "ui.log").open("w")
