@@ -64,20 +64,35 @@ def _call_centre_pair(settings: Settings) -> tuple[str, str, bool]:
     return row
 
 
-def _drop_response(settings: Settings, name: str, customer_id: str, offer_id: str) -> Path:
+RESPONSE_HEADER = [
+    "response_id",
+    "customer_id",
+    "offer_id",
+    "channel",
+    "response_type",
+    "responded_at",
+]
+
+
+def _land_responses(settings: Settings, name: str, rows: list[list[str]]) -> Path:
+    """A response file in the landing zone, complete when it appears (CONTRACTS.md)."""
     folder = settings.landing_dir / "responses"
     staged = folder / f".{name}.tmp"
     with staged.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            ["response_id", "customer_id", "offer_id", "channel", "response_type", "responded_at"]
-        )
-        writer.writerow(
-            [RESPONSE_ID, customer_id, offer_id, "sms", "accepted", "2026-11-29T09:30:00"]
-        )
+        writer.writerow(RESPONSE_HEADER)
+        writer.writerows(rows)
     target = folder / name
-    staged.rename(target)  # complete when it appears (CONTRACTS.md)
+    staged.rename(target)
     return target
+
+
+def _drop_response(settings: Settings, name: str, customer_id: str, offer_id: str) -> Path:
+    return _land_responses(
+        settings,
+        name,
+        [[RESPONSE_ID, customer_id, offer_id, "sms", "accepted", "2026-11-29T09:30:00"]],
+    )
 
 
 def _tick(defs: dg.Definitions, cursor: str | None):
@@ -254,16 +269,7 @@ def test_intraday_redecides_only_those_who_answered(world: Settings, tmp_path: P
             zip(answers, ["accepted", "declined", "clicked", "declined"], strict=False)
         )
     ]
-    folder = world.landing_dir / "responses"
-    staged = folder / ".several.tmp"
-    with staged.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            ["response_id", "customer_id", "offer_id", "channel", "response_type", "responded_at"]
-        )
-        for row in responses:
-            writer.writerow([*row, "2026-11-29T10:00:00"])
-    staged.rename(folder / "several.csv")
+    _land_responses(world, "several.csv", [[*row, "2026-11-29T10:00:00"] for row in responses])
     fired, cursor = _tick(defs, cursor)
     assert len(fired) == 1
     # a first attempt stops after the candidates were re-decided (as if killed there); the
@@ -390,18 +396,14 @@ def test_a_configured_revision_replaces_the_answered_pair_on_its_channel(
     before = _decision(world)
     picks = _revisable_pairs(world, 4)
     assert len(picks) >= 2, "the daily run left too few revisable pairs"
-    folder = world.landing_dir / "responses"
-    staged = folder / ".revise.tmp"
-    with staged.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            ["response_id", "customer_id", "offer_id", "channel", "response_type", "responded_at"]
-        )
-        for number, (customer_id, offer_id, channel) in enumerate(picks):
-            writer.writerow(
-                [f"REVISE-{number}", customer_id, offer_id, channel, "accepted", "2026-11-29T11:00"]
-            )
-    staged.rename(folder / "revise.csv")
+    _land_responses(
+        world,
+        "revise.csv",
+        [
+            [f"REVISE-{number}", customer_id, offer_id, channel, "accepted", "2026-11-29T11:00"]
+            for number, (customer_id, offer_id, channel) in enumerate(picks)
+        ],
+    )
     fired, cursor = _tick(defs, cursor)
     assert len(fired) == 1
     _run(defs, fired[0])
