@@ -157,14 +157,14 @@ def _in_process_lookups(published: Path, customers: list[str], requests: int) ->
     from cmart.offers import PublishedSnapshot, customer_offers
 
     started = time.perf_counter()
-    con, tables = PublishedSnapshot(published).cursor()
+    con = PublishedSnapshot(published).cursor()
     attach_seconds = time.perf_counter() - started
     rng = random.Random(11)
     timings = []
     for _ in range(requests):
         customer_id = rng.choice(customers)
         begun = time.perf_counter()
-        customer_offers(con, tables, customer_id)
+        customer_offers(con, customer_id)
         timings.append(time.perf_counter() - begun)
     con.close()
     ordered = sorted(timings)

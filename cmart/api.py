@@ -116,7 +116,7 @@ def health(request: Request) -> JSONResponse:
     path = state.snapshot.path
     if not path.exists():
         return JSONResponse({"status": "no_snapshot", "published": str(path)}, status_code=503)
-    con, _tables = _snapshot_cursor(request)
+    con = _snapshot_cursor(request)
     found = con.execute("select max(run_date) from decisioning.nbo").fetchall()
     modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
     return JSONResponse(
@@ -131,7 +131,7 @@ def health(request: Request) -> JSONResponse:
 def get_customer(request: Request) -> JSONResponse:
     _check_token(request)
     customer_id = _customer_id(request)
-    con, _tables = _snapshot_cursor(request)
+    con = _snapshot_cursor(request)
     card = customer_card(con, customer_id)
     if card is None:
         raise HTTPException(404, f"unknown customer {customer_id!r}")
@@ -142,8 +142,8 @@ def get_customer_offers(request: Request) -> JSONResponse:
     _check_token(request)
     customer_id = _customer_id(request)
     channel = _channel(request)
-    con, tables = _snapshot_cursor(request)
-    answer = customer_offers(con, tables, customer_id, channel)
+    con = _snapshot_cursor(request)
+    answer = customer_offers(con, customer_id, channel)
     if answer is None:
         raise HTTPException(404, f"unknown customer {customer_id!r}")
     return JSONResponse(answer)
@@ -239,7 +239,7 @@ def _unknown_ids(con: Any, relation: str, column: str, values: set[str]) -> list
 
 def check_known(state: ServiceState, rows: list[dict[str, str | None]]) -> None:
     """Customers and offers must exist in the published snapshot (404 / 422)."""
-    con, _tables = state.snapshot.cursor()
+    con = state.snapshot.cursor()
     with con:
         customers = {str(row["customer_id"]) for row in rows}
         offers = {str(row["offer_id"]) for row in rows}

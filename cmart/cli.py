@@ -498,12 +498,12 @@ def cmd_offers(args: argparse.Namespace) -> int:
         print(f"cmart offers: unknown channel {args.channel!r}; known: {channels}", file=sys.stderr)
         return 2
     try:
-        con, tables = PublishedSnapshot(published_path(settings.published_dir)).cursor()
+        con = PublishedSnapshot(published_path(settings.published_dir)).cursor()
     except SnapshotMissingError as error:
         print(f"cmart offers: {error} (run `cmart run` first)", file=sys.stderr)
         return 2
     with con:
-        answer = customer_offers(con, tables, args.customer_id, args.channel)
+        answer = customer_offers(con, args.customer_id, args.channel)
     if answer is None:
         print(f"cmart offers: unknown customer {args.customer_id!r}", file=sys.stderr)
         return 1

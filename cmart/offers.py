@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from cmart.publish import PUBLISHED_FILE
+from loaders.schema import table_columns
 
 CUSTOMER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CARD_RELATION = "core.customer_360"
@@ -45,7 +46,6 @@ class SnapshotMissingError(RuntimeError):
 class _Attached:
     connection: duckdb.DuckDBPyConnection
     stamp: tuple[int, int, int]
-    tables: frozenset[str]
 
 
 def is_valid_customer_id(value: str) -> bool:
@@ -127,27 +127,19 @@ def _answers_query(with_suppressed: bool) -> str:
     """
 
 
-def _build_lookups(connection: duckdb.DuckDBPyConnection, tables: frozenset[str]) -> set[str]:
+def _build_lookups(connection: duckdb.DuckDBPyConnection, with_suppressed: bool) -> None:
     connection.execute(f"create schema {LOOKUP_SCHEMA}")
-    connection.execute(
-        f"create table {ANSWERS} as {_answers_query(ELIGIBILITY_RELATION in tables)}"
-    )
+    connection.execute(f"create table {ANSWERS} as {_answers_query(with_suppressed)}")
     connection.execute(f"create index answers_by_customer on {ANSWERS} (customer_id)")
-    return {"lookup.answers"}
 
 
 def _attach(path: Path, stamp: tuple[int, int, int]) -> _Attached:
     connection = duckdb.connect()
     connection.execute(f"attach '{path}' as {ALIAS} (read_only)")
     connection.execute(f"use {ALIAS}")
-    rows = connection.execute(
-        "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_catalog = ?",
-        [ALIAS],
-    ).fetchall()
-    tables = frozenset(row[0] for row in rows)
-    built = _build_lookups(connection, tables)
-    return _Attached(connection, stamp, tables | built)
+    has_log = bool(table_columns(connection, *ELIGIBILITY_RELATION.split(".")))
+    _build_lookups(connection, with_suppressed=has_log)
+    return _Attached(connection, stamp)
 
 
 class PublishedSnapshot:
@@ -210,14 +202,14 @@ class PublishedSnapshot:
                 return False
             time.sleep(0.05)
 
-    def cursor(self) -> tuple[duckdb.DuckDBPyConnection, frozenset[str]]:
-        """A cursor of its own (thread-safe use) plus the snapshot's table names."""
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own (thread-safe use)."""
         attached = self._current()
         cursor = attached.connection.cursor()
         cursor.execute(f"use {ALIAS}")
-        return cursor, attached.tables
+        return cursor
 
-    def thread_cursor(self) -> tuple[duckdb.DuckDBPyConnection, frozenset[str]]:
+    def thread_cursor(self) -> duckdb.DuckDBPyConnection:
         """The calling thread's cursor, kept while the file stays the same (opening one per
         request costs about a millisecond). The caller must not close it."""
         attached = self._current()
@@ -227,7 +219,7 @@ class PublishedSnapshot:
             cursor.execute(f"use {ALIAS}")
             kept = (attached.stamp, cursor)
             self._per_thread.kept = kept
-        return kept[1], attached.tables
+        return kept[1]
 
 
 def _json_value(value: Any) -> Any:
@@ -279,14 +271,10 @@ def _rows_on(rows: list[dict[str, Any]], channel: str | None) -> list[dict[str, 
 
 
 def customer_offers(
-    con: duckdb.DuckDBPyConnection,
-    tables: frozenset[str],
-    customer_id: str,
-    channel: str | None = None,
+    con: duckdb.DuckDBPyConnection, customer_id: str, channel: str | None = None
 ) -> dict[str, Any] | None:
     """Current offers and suppression reasons of one customer (the first reason per offer and
     channel; None without an eligibility log); None when the customer is unknown."""
-    del tables  # the lookup knows whether the snapshot has an eligibility log
     found = con.execute(
         f"select run_date, offers, suppressed from {ANSWERS} where customer_id = ?",
         [customer_id],

@@ -57,8 +57,7 @@ def _snapshot(path: Path, *, day: dt.date, offer_id: str, with_log: bool = True)
 
 
 def _answer(snapshot: PublishedSnapshot, customer_id: str, channel: str | None = None):
-    con, tables = snapshot.thread_cursor()
-    return customer_offers(con, tables, customer_id, channel)
+    return customer_offers(snapshot.thread_cursor(), customer_id, channel)
 
 
 def test_offers_are_the_days_non_control_rows_in_rank_order_with_reasons(tmp_path: Path) -> None:
@@ -113,7 +112,7 @@ def test_a_replaced_file_is_attached_in_the_background_and_then_answered(tmp_pat
     _snapshot(path, day=DAY, offer_id="OF1")
     snapshot = PublishedSnapshot(path)
     assert "OF1" in {o["offer_id"] for o in _answer(snapshot, "C1")["offers"]}
-    con_before, _ = snapshot.thread_cursor()
+    con_before = snapshot.thread_cursor()
 
     _snapshot(path, day=DAY + dt.timedelta(days=1), offer_id="OF3")
     # the first request after the swap is answered at once from the snapshot it had
@@ -123,4 +122,4 @@ def test_a_replaced_file_is_attached_in_the_background_and_then_answered(tmp_pat
     after = _answer(snapshot, "C1")
     assert after["run_date"] == "2026-11-30"
     assert {o["offer_id"] for o in after["offers"]} == {"OF2", "OF3"}
-    assert snapshot.thread_cursor()[0] is not con_before  # a new cursor on the new file
+    assert snapshot.thread_cursor() is not con_before  # a new cursor on the new file
