@@ -292,6 +292,26 @@ def exported_channels(exports_dir: Path, config: CampaignConfig, run_date: dt.da
     ]
 
 
+def _day_contacts(
+    warehouse_path: Path, exports_dir: Path, config: CampaignConfig, run_date: dt.date
+) -> pa.Table:
+    """The day's nbo rows on the channels whose list was written, as contacts."""
+    channels = exported_channels(exports_dir, config, run_date)
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        return contact_history_table(con, config, run_date, channels)
+
+
+def _write_parquet_if_changed(table: pa.Table, target: Path) -> bool:
+    """Write ``table`` to ``target`` atomically, leaving an identical file untouched."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(f".{target.name}.new-{uuid.uuid4().hex[:8]}")
+    try:
+        pq.write_table(table, staged, compression="zstd")
+        return _replace_if_changed(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
+
+
 def write_contact_history(
     warehouse_path: Path,
     outbox_dir: Path,
@@ -301,17 +321,9 @@ def write_contact_history(
 ) -> ContactHistoryFile:
     """Write the day's contact history (the channels whose list was written) to
     ``<outbox>/contacts/nbo_<run_date>.parquet``."""
-    channels = exported_channels(exports_dir, config, run_date)
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
-        table = contact_history_table(con, config, run_date, channels)
+    table = _day_contacts(warehouse_path, exports_dir, config, run_date)
     target = outbox_dir / CONTACT_HISTORY_SOURCE / contact_history_name(run_date)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staged = target.with_name(f".{target.name}.new-{uuid.uuid4().hex[:8]}")
-    try:
-        pq.write_table(table, staged, compression="zstd")
-        changed = _replace_if_changed(staged, target)
-    finally:
-        staged.unlink(missing_ok=True)
+    changed = _write_parquet_if_changed(table, target)
     control = int(pc.sum(table.column("is_control")).as_py() or 0) if table.num_rows else 0
     return ContactHistoryFile(
         path=target,
@@ -336,21 +348,14 @@ def add_to_contact_history(
     target = outbox_dir / CONTACT_HISTORY_SOURCE / contact_history_name(run_date)
     if not target.exists():
         return 0
-    channels = exported_channels(exports_dir, config, run_date)
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
-        table = contact_history_table(con, config, run_date, channels)
+    table = _day_contacts(warehouse_path, exports_dir, config, run_date)
     held = pq.read_table(target)
     known = pc.is_in(table.column("contact_id"), value_set=held.column("contact_id"))
     new_rows = table.filter(pc.invert(known))
     if new_rows.num_rows == 0:
         return 0
-    staged = target.with_name(f".{target.name}.new-{uuid.uuid4().hex[:8]}")
-    try:
-        merged = pa.concat_tables([held, new_rows.select(held.schema.names).cast(held.schema)])
-        pq.write_table(merged, staged, compression="zstd")
-        os.replace(staged, target)
-    finally:
-        staged.unlink(missing_ok=True)
+    merged = pa.concat_tables([held, new_rows.select(held.schema.names).cast(held.schema)])
+    _write_parquet_if_changed(merged, target)
     return new_rows.num_rows
 
 
